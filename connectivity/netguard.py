@@ -1,0 +1,167 @@
+"""Where probes may connect.
+
+Probes reach only the host they were given.  The host is resolved once, every resolved address is
+vetted, and the probe then connects to the vetted IP itself (never resolving the name again, so a
+DNS answer cannot change between the check and the connection).  Link-local and cloud-metadata
+addresses are refused unless the caller passes ``allow_link_local=True``.  Loopback and private
+ranges stay allowed: the portal is self-hosted and talks to on-premises Exchange servers.
+
+Every network operation here takes a timeout.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+# Networks refused unless explicitly allowed.
+LINK_LOCAL_NETWORKS = (
+    ipaddress.ip_network("169.254.0.0/16"),  # IPv4 link-local, incl. 169.254.169.254 metadata
+    ipaddress.ip_network("fe80::/10"),  # IPv6 link-local
+)
+METADATA_ADDRESSES = (
+    ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud metadata
+    ipaddress.ip_address("fd00:ec2::254"),  # AWS IPv6 metadata
+    ipaddress.ip_address("169.254.169.254"),  # AWS/Azure/GCP metadata (also link-local)
+)
+
+Resolver = Callable[[str, int], Sequence[str]]
+
+DEFAULT_TIMEOUT = 10.0
+
+
+class NetguardError(OSError):
+    pass
+
+
+class AddressRefused(NetguardError):
+    """The target resolves to an address probes must not contact."""
+
+
+class ResolutionFailed(NetguardError):
+    """The host name could not be resolved."""
+
+
+def _unmap(ip: ipaddress.IPv4Address | ipaddress.IPv6Address):
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def refusal_reason(address: str, *, allow_link_local: bool = False) -> str | None:
+    """Why ``address`` is refused, or None when it may be contacted."""
+    try:
+        ip = _unmap(ipaddress.ip_address(address.split("%", 1)[0]))
+    except ValueError:
+        return f"{address!r} is not an IP address"
+    if allow_link_local:
+        return None
+    if ip in METADATA_ADDRESSES:
+        return f"{ip} is a cloud metadata address"
+    if any(ip in net for net in LINK_LOCAL_NETWORKS if net.version == ip.version):
+        return f"{ip} is a link-local address"
+    return None
+
+
+def check_address(address: str, *, allow_link_local: bool = False) -> str:
+    reason = refusal_reason(address, allow_link_local=allow_link_local)
+    if reason:
+        raise AddressRefused(f"refused to connect: {reason}")
+    return address
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    seen: list[str] = []
+    for _family, _type, _proto, _canon, sockaddr in infos:
+        if sockaddr[0] not in seen:
+            seen.append(sockaddr[0])
+    return seen
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def resolve(
+    host: str,
+    port: int,
+    *,
+    allow_link_local: bool = False,
+    resolver: Resolver | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> list[str]:
+    """Resolve ``host`` and vet every address; return the addresses (IPv4 first).
+
+    A host whose answer contains any refused address is refused as a whole: a mixed answer is
+    exactly what a rebinding attacker would send.
+    """
+    if _is_ip(host):
+        addresses = [host]
+    else:
+        fn = resolver or system_resolver
+        # getaddrinfo has no timeout of its own; bound it with a worker thread.
+        pool = ThreadPoolExecutor(max_workers=1)
+        try:
+            addresses = list(pool.submit(fn, host, port).result(timeout=timeout))
+        except FutureTimeout:
+            raise ResolutionFailed(f"resolving {host} timed out after {timeout:g} s")
+        except socket.gaierror as exc:
+            raise ResolutionFailed(f"cannot resolve {host}: {exc.strerror or exc}")
+        finally:
+            pool.shutdown(wait=False)
+    if not addresses:
+        raise ResolutionFailed(f"{host} has no addresses")
+    for address in addresses:
+        check_address(address, allow_link_local=allow_link_local)
+    return sorted(addresses, key=lambda a: ":" in a)
+
+
+def connect(
+    address: str,
+    port: int,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    allow_link_local: bool = False,
+) -> socket.socket:
+    """Open a TCP connection to an already vetted IP address (checked again here)."""
+    check_address(address, allow_link_local=allow_link_local)
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect((address, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def connect_first(
+    addresses: Sequence[str],
+    port: int,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    allow_link_local: bool = False,
+) -> tuple[socket.socket, str]:
+    """Try the vetted addresses in order; return the socket and the address that answered."""
+    last: OSError | None = None
+    for address in addresses:
+        try:
+            return connect(
+                address, port, timeout=timeout, allow_link_local=allow_link_local
+            ), address
+        except AddressRefused:
+            raise
+        except OSError as exc:
+            last = exc
+    assert last is not None
+    raise last

@@ -1,0 +1,297 @@
+"""Shared probe machinery: steps, results and the step recorder.
+
+A probe is a function that runs a fixed plan of named steps against one target and returns a
+:class:`ProbeResult`.  Each step is run inside :meth:`Recorder.step`, which times it, turns
+exceptions into ``fail`` steps with a hint, and — after a *fatal* failure — marks every remaining
+planned step as ``skip``.  Every finished step is handed to the optional ``on_step`` callback so a
+caller can stream progress live.
+
+Typical probe body::
+
+    rec = Recorder("smtp", "mail.example.com:587", plan=[...], on_step=on_step, secrets=[pw])
+    with rec:
+        with rec.step("Banner") as s:
+            s.detail = banner
+    return rec.result
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from connectivity.netguard import AddressRefused, ResolutionFailed
+
+log = logging.getLogger(__name__)
+
+REDACTED = "***"
+
+
+class Status(StrEnum):
+    PASS = "pass"  # noqa: S105 - a status, not a password
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+@dataclass
+class Step:
+    name: str
+    status: Status = Status.PASS
+    detail: str = ""
+    hint: str = ""
+    ms: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "status": str(self.status),
+            "detail": self.detail,
+            "hint": self.hint,
+            "ms": self.ms,
+        }
+
+
+@dataclass
+class ProbeResult:
+    probe: str
+    target: str
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no step failed (warnings and skips after a pass are allowed)."""
+        return not any(s.status == Status.FAIL for s in self.steps)
+
+    def step(self, name: str) -> Step | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+    def to_dict(self) -> dict:
+        return {
+            "probe": self.probe,
+            "target": self.target,
+            "ok": self.ok,
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+OnStep = Callable[[Step], None]
+
+
+class InvalidInput(ValueError):
+    """A probe argument is unusable (e.g. CR/LF in an SMTP address); raised before any I/O."""
+
+
+class StepFailed(Exception):  # noqa: N818 - reads naturally as ``raise StepFailed(...)``
+    def __init__(self, detail: str, hint: str = "") -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.hint = hint
+
+
+class StepSkipped(Exception):  # noqa: N818
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class ProbeAborted(Exception):  # noqa: N818
+    """Raised out of a fatal failed step; caught by the Recorder's ``with`` block."""
+
+
+class StepHandle:
+    """What the body of ``with rec.step(...)`` gets: set ``detail``, or warn/fail/skip."""
+
+    def __init__(self, step: Step) -> None:
+        self._step = step
+
+    @property
+    def detail(self) -> str:
+        return self._step.detail
+
+    @detail.setter
+    def detail(self, value: str) -> None:
+        self._step.detail = value
+
+    def warn(self, detail: str, hint: str) -> None:
+        """Mark the step as a warning; the body continues."""
+        self._step.status = Status.WARN
+        self._step.detail = detail
+        self._step.hint = hint
+
+    def fail(self, detail: str, hint: str) -> None:
+        raise StepFailed(detail, hint)
+
+    def skip(self, detail: str) -> None:
+        raise StepSkipped(detail)
+
+
+HintFn = Callable[[BaseException], "tuple[str, str] | None"]
+
+
+def explain_exception(exc: BaseException, timeout: float | None = None) -> tuple[str, str]:
+    """Turn a network exception into (detail, hint) in plain words."""
+    if isinstance(exc, AddressRefused):
+        return str(exc), (
+            "The host resolves to a link-local or cloud-metadata address, which probes refuse to "
+            "contact. Check the host name; allow it explicitly only if you really mean it."
+        )
+    if isinstance(exc, ResolutionFailed):
+        return str(exc), "Check the host name spelling and that its DNS records exist."
+    if isinstance(exc, TimeoutError | socket.timeout):
+        secs = f" after {timeout:g} s" if timeout else ""
+        return f"timed out{secs}", (
+            "No answer in time: a firewall may drop the traffic, the port may be blocked by the "
+            "network provider, or the server is overloaded."
+        )
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused", (
+            "Nothing listens on that port, or a firewall rejects it. Check the port number and "
+            "that the service is running."
+        )
+    if isinstance(exc, ConnectionResetError | BrokenPipeError):
+        return f"connection closed by the server ({exc.__class__.__name__})", (
+            "The server or a middlebox dropped the connection; check protocol/port pairing "
+            "(implicit TLS vs STARTTLS) and server logs."
+        )
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS error: {exc.reason or exc}", (
+            "The TLS handshake failed: check that the port speaks TLS in the mode chosen "
+            "(implicit TLS vs STARTTLS) and that client and server share a protocol version."
+        )
+    if isinstance(exc, OSError):
+        return f"{exc.__class__.__name__}: {exc}", "Network error; check routing and firewalls."
+    return f"{exc.__class__.__name__}: {exc}", "Unexpected error in the probe; see the detail."
+
+
+class Recorder:
+    """Runs and records the steps of one probe run."""
+
+    def __init__(
+        self,
+        probe: str,
+        target: str,
+        plan: Iterable[str] = (),
+        on_step: OnStep | None = None,
+        secrets: Iterable[str | None] = (),
+        timeout: float | None = None,
+    ) -> None:
+        self.result = ProbeResult(probe, target)
+        self.plan = list(plan)
+        self.on_step = on_step
+        self.secrets = [s for s in secrets if s]
+        self.timeout = timeout
+        self.aborted_by: str | None = None
+        self.context: dict = {}  # free-form facts shared between steps (e.g. tls trust)
+
+    # -- secrets ---------------------------------------------------------------
+    def add_secret(self, value: str | None) -> None:
+        if value:
+            self.secrets.append(value)
+
+    def scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret and secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    # -- recording -------------------------------------------------------------
+    def _emit(self, step: Step) -> None:
+        step.detail = self.scrub(step.detail or "")
+        step.hint = self.scrub(step.hint or "")
+        self.result.steps.append(step)
+        if self.on_step is not None:
+            try:
+                self.on_step(step)
+            except Exception:  # a broken listener must not break the probe
+                log.exception("on_step callback failed")
+
+    def record(self, name: str, status: Status, detail: str = "", hint: str = "") -> Step:
+        step = Step(name, status, detail, hint, 0)
+        self._emit(step)
+        return step
+
+    def skip_rest(self, reason: str) -> None:
+        done = {s.name for s in self.result.steps}
+        for name in self.plan:
+            if name not in done:
+                self.record(name, Status.SKIP, reason)
+                done.add(name)
+
+    @contextlib.contextmanager
+    def step(self, name: str, *, fatal: bool = True, hints: HintFn | None = None) -> Iterator:
+        """Time one step. Exceptions become a ``fail`` step; fatal ones abort the probe."""
+        if name not in self.plan:
+            self.plan.append(name)
+        step = Step(name)
+        handle = StepHandle(step)
+        started = time.perf_counter()
+        failed = False
+        try:
+            yield handle
+        except StepSkipped as exc:
+            step.status, step.detail = Status.SKIP, exc.detail
+        except StepFailed as exc:
+            step.status, step.detail, step.hint = Status.FAIL, exc.detail, exc.hint
+            failed = True
+        except ProbeAborted:
+            raise
+        except Exception as exc:
+            explained = hints(exc) if hints else None
+            detail, hint = explained or explain_exception(exc, self.timeout)
+            step.status, step.detail, step.hint = Status.FAIL, detail, hint
+            failed = True
+        step.ms = round((time.perf_counter() - started) * 1000)
+        self._emit(step)
+        if failed and fatal:
+            self.aborted_by = name
+            raise ProbeAborted(name)
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is ProbeAborted:
+            self.skip_rest(f"skipped: step '{self.aborted_by}' failed")
+            return True
+        if exc_type is None:
+            self.skip_rest("not run")
+            return False
+        return False
+
+    def failed(self, name: str) -> bool:
+        step = self.result.step(name)
+        return step is not None and step.status == Status.FAIL
+
+
+# -- input validation (before any I/O) ----------------------------------------------------
+
+_HOST_ALLOWED = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]%")
+
+
+def reject_crlf(label: str, value: str | None) -> None:
+    """Refuse CR, LF and NUL in anything that ends up on a protocol line."""
+    if value is not None and any(c in value for c in "\r\n\0"):
+        raise InvalidInput(f"{label} must not contain CR, LF or NUL characters")
+
+
+def validate_host(host: str) -> str:
+    """A host name or IP literal: no spaces, no control characters, sane length."""
+    if not host or len(host) > 253:
+        raise InvalidInput("host must be 1-253 characters")
+    bad = sorted({c for c in host if c not in _HOST_ALLOWED})
+    if bad:
+        raise InvalidInput(f"host contains characters not allowed in a host name: {bad!r}")
+    return host
+
+
+def validate_port(port: int) -> int:
+    if not 0 < int(port) < 65536:
+        raise InvalidInput("port must be 1-65535")
+    return int(port)
