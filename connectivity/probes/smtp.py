@@ -1,0 +1,323 @@
+"""SMTP probe: banner, EHLO, STARTTLS, capabilities, AUTH and an optional test message.
+
+Ports: 587 STARTTLS (client submission), 465 implicit TLS, 25 (relay / direct send).
+A credential is never sent over an unencrypted or unverified connection when encryption was asked
+for: that is reported as a failed "Authenticate" step with the credential withheld.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import smtplib
+import socket
+from email.message import EmailMessage
+
+from connectivity.netguard import Resolver
+from connectivity.probes import tls as tlsmod
+from connectivity.probes.core import (
+    InvalidInput,
+    OnStep,
+    ProbeResult,
+    Recorder,
+    Status,
+    reject_crlf,
+    validate_host,
+    validate_port,
+)
+from connectivity.probes.replycodes import describe
+from connectivity.probes.tcp import CONNECT, RESOLVE, open_connection
+
+BANNER = "Banner"
+EHLO = "EHLO"
+STARTTLS = "STARTTLS"
+CAPABILITIES = "Capabilities"
+AUTH = "Authenticate"
+SEND = "Send test message"
+
+DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+SECURITY_MODES = tuple(DEFAULT_PORTS)
+AUTH_METHODS = ("auto", "plain", "login", "xoauth2")
+MSGID_DOMAIN = "exchange-interop.invalid"
+
+
+class _ProbeSMTP(smtplib.SMTP):
+    """smtplib on a socket we opened ourselves (to the vetted IP, never re-resolved)."""
+
+    def __init__(self, sock: socket.socket, host: str, local_hostname: str, timeout: float):
+        self._sock_in = sock
+        super().__init__(local_hostname=local_hostname, timeout=timeout)
+        self._host = host  # used by starttls() for SNI
+
+    def _get_socket(self, host, port, timeout):
+        return self._sock_in
+
+
+def xoauth2_string(user: str, token: str) -> str:
+    return f"user={user}\x01auth=Bearer {token}\x01\x01"
+
+
+def _auth_features(smtp: smtplib.SMTP) -> list[str]:
+    return smtp.esmtp_features.get("auth", "").upper().split()
+
+
+def _reply_hints(exc: BaseException):
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return describe(exc.smtp_code, exc.smtp_error)
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return (
+            f"the server closed the connection ({exc})",
+            "The server hung up: check the port/security pairing (465 is implicit TLS, 587 "
+            "and 25 use STARTTLS) and the server's connection limits.",
+        )
+    return None
+
+
+def _validate(host, port, security, auth_method, username, password, token, mail_from, rcpt_to,
+              ehlo_name, subject) -> None:  # fmt: skip
+    validate_host(host)
+    validate_port(port)
+    if security not in SECURITY_MODES:
+        raise InvalidInput(f"security must be one of {', '.join(SECURITY_MODES)}")
+    if auth_method not in AUTH_METHODS:
+        raise InvalidInput(f"auth method must be one of {', '.join(AUTH_METHODS)}")
+    for label, value in (
+        ("username", username),
+        ("password", password),
+        ("token", token),
+        ("mail from address", mail_from),
+        ("recipient address", rcpt_to),
+        ("EHLO name", ehlo_name),
+        ("subject", subject),
+    ):
+        reject_crlf(label, value)
+    if (mail_from is None) != (rcpt_to is None):
+        raise InvalidInput("a test message needs both a sender and a recipient")
+    for label, value in (("mail from address", mail_from), ("recipient address", rcpt_to)):
+        if value is not None and ("@" not in value or any(c in value for c in " <>")):
+            raise InvalidInput(f"{label} must be a plain address like user@example.com")
+    if (password or token) and not username:
+        raise InvalidInput("a password or token needs a username")
+    if auth_method == "xoauth2" and not token:
+        raise InvalidInput("XOAUTH2 needs a bearer token")
+
+
+def probe_smtp(
+    host: str,
+    port: int | None = None,
+    *,
+    security: str = "starttls",
+    username: str | None = None,
+    password: str | None = None,
+    token: str | None = None,
+    auth_method: str = "auto",
+    mail_from: str | None = None,
+    rcpt_to: str | None = None,
+    subject: str = "Exchange Interop Portal test message",
+    ehlo_name: str | None = None,
+    ca_file: str | None = None,
+    timeout: float = 10.0,
+    allow_link_local: bool = False,
+    resolver: Resolver | None = None,
+    on_step: OnStep | None = None,
+) -> ProbeResult:
+    """Probe an SMTP endpoint. ``token`` (an OAuth bearer token) selects SASL XOAUTH2."""
+    port = port or DEFAULT_PORTS.get(security, 587)
+    if token and auth_method == "auto":
+        auth_method = "xoauth2"
+    _validate(host, port, security, auth_method, username, password, token, mail_from, rcpt_to,
+              ehlo_name, subject)  # fmt: skip
+
+    plan = [RESOLVE, CONNECT]
+    if security == "tls":
+        plan += [tlsmod.HANDSHAKE, *tlsmod.CERT_STEPS, BANNER, EHLO]
+    elif security == "starttls":
+        plan += [BANNER, EHLO, STARTTLS, *tlsmod.CERT_STEPS]
+    else:
+        plan += [BANNER, EHLO]
+    plan.append(CAPABILITIES)
+    if username:
+        plan.append(AUTH)
+    if mail_from:
+        plan.append(SEND)
+
+    secrets = [password, token]
+    if username and password:
+        secrets.append(base64.b64encode(f"\0{username}\0{password}".encode()).decode())
+    if username and token:
+        secrets.append(base64.b64encode(xoauth2_string(username, token).encode()).decode())
+    rec = Recorder("smtp", f"{host}:{port}", plan, on_step, secrets, timeout=timeout)
+
+    smtp: _ProbeSMTP | None = None
+    with rec:
+        sock = open_connection(
+            rec, host, port, timeout=timeout, allow_link_local=allow_link_local, resolver=resolver
+        )
+        if security == "tls":
+            try:
+                sock = tlsmod.wrap(rec, sock, host, timeout)
+            except BaseException:
+                sock.close()
+                raise
+            tlsmod.evaluate(rec, sock, host, ca_file)
+        local_name = ehlo_name or _address_literal(sock)
+        smtp = _ProbeSMTP(sock, host, local_name, timeout)
+        try:
+            _run(rec, smtp, host, port, security, ca_file, username, password, token,
+                 auth_method, mail_from, rcpt_to, subject)  # fmt: skip
+        finally:
+            _close(smtp)
+    return rec.result
+
+
+def _address_literal(sock: socket.socket) -> str:
+    """EHLO with our own address literal: no reverse lookup of our name, no DNS traffic."""
+    address = sock.getsockname()[0]
+    return f"[IPv6:{address}]" if ":" in address else f"[{address}]"
+
+
+def _close(smtp: smtplib.SMTP) -> None:
+    try:
+        if smtp.sock is not None:
+            smtp.sock.settimeout(2)
+            smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        pass
+    finally:
+        smtp.close()
+
+
+def _run(rec: Recorder, smtp: _ProbeSMTP, host, port, security, ca_file, username, password,
+         token, auth_method, mail_from, rcpt_to, subject) -> None:  # fmt: skip
+    with rec.step(BANNER, hints=_reply_hints) as s:
+        code, msg = smtp.connect(host, port)
+        text = msg.decode("utf-8", "replace")
+        if code != 220:
+            detail, hint = describe(code, text)
+            s.fail(f"expected banner (220) not received: {detail}", hint)
+        s.detail = f"{code} {text}"
+
+    with rec.step(EHLO, hints=_reply_hints) as s:
+        code, msg = smtp.ehlo()
+        if code != 250:
+            detail, hint = describe(code, msg)
+            s.fail(f"EHLO rejected: {detail}", hint)
+        s.detail = "extensions: " + (", ".join(k.upper() for k in smtp.esmtp_features) or "none")
+
+    encrypted = security == "tls"
+    if security == "starttls":
+        with rec.step(STARTTLS, fatal=False, hints=_reply_hints) as s:
+            if not smtp.has_extn("starttls"):
+                s.fail(
+                    "the server does not offer STARTTLS",
+                    "Enable TLS on the receive connector (a certificate bound to SMTP) or use "
+                    "port 465 with implicit TLS if the server offers it.",
+                )
+            code, msg = smtp.starttls(context=tlsmod.probe_context())
+            smtp.ehlo()
+            s.detail = f"{code} {msg.decode('utf-8', 'replace')}; {smtp.sock.version()}"
+            encrypted = True
+        if encrypted:
+            tlsmod.evaluate(rec, smtp.sock, host, ca_file)
+        else:
+            for name in tlsmod.CERT_STEPS:
+                rec.record(name, Status.SKIP, "no TLS session")
+
+    with rec.step(CAPABILITIES, fatal=False) as s:
+        mechs = _auth_features(smtp)
+        size = smtp.esmtp_features.get("size", "").strip()
+        where = "after TLS" if encrypted else "without TLS"
+        parts = [f"AUTH: {' '.join(mechs) or 'not offered'}"]
+        parts.append(f"SIZE: {_fmt_size(size)}" if size else "SIZE: not advertised")
+        s.detail = f"{where}: " + "; ".join(parts)
+        if username and not mechs:
+            s.warn(
+                s.detail,
+                "The server offers no AUTH mechanism here: enable authentication on the "
+                "connector (Exchange offers AUTH only after STARTTLS on client connectors).",
+            )
+
+    if username:
+        _authenticate(rec, smtp, security, encrypted, username, password, token, auth_method)
+
+    if mail_from:
+        _send(rec, smtp, mail_from, rcpt_to, subject)
+
+
+def _fmt_size(size: str) -> str:
+    if size.isdigit() and int(size) > 0:
+        return f"{int(size) / 1048576:.0f} MB ({size} bytes)"
+    return size or "no limit"
+
+
+def _authenticate(rec, smtp, security, encrypted, username, password, token, auth_method):
+    with rec.step(AUTH, hints=_reply_hints) as s:
+        if security != "none" and not encrypted:
+            s.fail(
+                "credential not sent: the connection is not encrypted although "
+                f"security '{security}' was requested",
+                "The server offered no usable TLS, so the password was withheld. Enable "
+                "STARTTLS on the server; never send credentials in clear text.",
+            )
+        if encrypted and not tlsmod.tls_ok(rec):
+            s.fail(
+                "credential not sent: the server certificate did not pass the checks above",
+                "Fix the certificate problems reported above (or pass the right CA with "
+                "--ca-file) — sending a credential to an unverified server risks disclosure.",
+            )
+        mechs = _auth_features(smtp)
+        if not mechs:
+            s.fail(
+                "the server offers no AUTH mechanism",
+                "Enable authentication on the receive connector, or use a connector matched "
+                "by IP/certificate for unauthenticated relay.",
+            )
+        method = auth_method
+        if method == "auto":
+            method = "plain" if "PLAIN" in mechs else "login" if "LOGIN" in mechs else ""
+        if not method or method.upper() not in mechs:
+            s.fail(
+                f"no supported AUTH mechanism: server offers {' '.join(mechs)}; "
+                f"wanted {auth_method.upper() if auth_method != 'auto' else 'PLAIN or LOGIN'}",
+                "Choose a mechanism the server offers (Exchange Online: LOGIN, XOAUTH2).",
+            )
+        smtp.user, smtp.password = username, password or ""
+        if method == "xoauth2":
+            blob = xoauth2_string(username, token)
+            code, msg = smtp.auth(
+                "XOAUTH2", lambda challenge=None: blob if challenge is None else ""
+            )
+        elif method == "plain":
+            code, msg = smtp.auth("PLAIN", smtp.auth_plain)
+        else:
+            code, msg = smtp.auth("LOGIN", smtp.auth_login, initial_response_ok=False)
+        s.detail = f"{method.upper()} as {username}: {code} {msg.decode('utf-8', 'replace')}"
+        if security == "none" and not encrypted:
+            s.warn(
+                s.detail + " (credential sent without encryption)",
+                "The credential crossed the network in clear text; use STARTTLS or port 465.",
+            )
+
+
+def _send(rec, smtp, mail_from, rcpt_to, subject):
+    with rec.step(SEND, hints=_reply_hints) as s:
+        msg = EmailMessage()
+        msg["From"] = mail_from
+        msg["To"] = rcpt_to
+        msg["Subject"] = subject
+        msg["Date"] = email.utils.formatdate(localtime=False)
+        msg["Message-ID"] = email.utils.make_msgid("probe", domain=MSGID_DOMAIN)
+        msg.set_content("Test message sent by the Exchange Interop Portal connectivity probe.\n")
+        for stage, call in (
+            ("MAIL FROM", lambda: smtp.mail(mail_from)),
+            ("RCPT TO", lambda: smtp.rcpt(rcpt_to)),
+        ):
+            code, reply = call()
+            if code not in (250, 251):
+                detail, hint = describe(code, reply)
+                s.fail(f"{stage} rejected: {detail}", hint)
+        code, reply = smtp.data(msg.as_bytes())
+        if code != 250:
+            detail, hint = describe(code, reply)
+            s.fail(f"DATA rejected: {detail}", hint)
+        s.detail = f"accepted: {code} {reply.decode('utf-8', 'replace')}"

@@ -1,0 +1,87 @@
+"""Step recorder: timing, fatal failures, hints, secrets never in step text."""
+
+from __future__ import annotations
+
+import json
+
+from connectivity.probes.core import Recorder, Status
+
+
+def test_fatal_failure_skips_the_rest_and_streams_every_step():
+    seen = []
+    rec = Recorder("demo", "host:1", ["one", "two", "three"], on_step=seen.append)
+    with rec:
+        with rec.step("one") as s:
+            s.detail = "fine"
+        with rec.step("two"):
+            raise ConnectionRefusedError()
+        with rec.step("three"):
+            raise AssertionError("never runs")
+    result = rec.result
+    assert [(s.name, s.status) for s in result.steps] == [
+        ("one", Status.PASS),
+        ("two", Status.FAIL),
+        ("three", Status.SKIP),
+    ]
+    assert result.step("two").hint  # explained
+    assert "'two' failed" in result.step("three").detail
+    assert [s.name for s in seen] == ["one", "two", "three"]
+    assert not result.ok
+
+
+def test_non_fatal_failure_and_warning_continue():
+    rec = Recorder("demo", "t", ["a", "b", "c"])
+    with rec:
+        with rec.step("a", fatal=False) as s:
+            s.fail("broken", "fix it")
+        with rec.step("b") as s:
+            s.warn("meh", "tune it")
+        with rec.step("c") as s:
+            s.skip("not applicable")
+    got = {s.name: (s.status, s.hint) for s in rec.result.steps}
+    assert got == {
+        "a": (Status.FAIL, "fix it"),
+        "b": (Status.WARN, "tune it"),
+        "c": (Status.SKIP, ""),
+    }
+
+
+def test_ok_allows_warnings():
+    rec = Recorder("demo", "t", ["a"])
+    with rec, rec.step("a") as s:
+        s.warn("old TLS", "upgrade")
+    assert rec.result.ok
+
+
+def test_secret_never_appears_in_step_text():
+    secret = "hunter2-very-secret"
+    rec = Recorder("demo", "t", ["auth", "echo"], secrets=[secret])
+    with rec:
+        with rec.step("echo", fatal=False) as s:
+            s.detail = f"server said: bad password {secret}"
+        with rec.step("auth"):
+            raise RuntimeError(f"login failed for password {secret}")
+    text = json.dumps(rec.result.to_dict())
+    assert secret not in text
+    assert "***" in text
+
+
+def test_broken_listener_does_not_break_the_probe():
+    def listener(step):
+        raise RuntimeError("browser went away")
+
+    rec = Recorder("demo", "t", ["a"], on_step=listener)
+    with rec, rec.step("a") as s:
+        s.detail = "ok"
+    assert rec.result.ok and rec.result.steps[0].detail == "ok"
+
+
+def test_to_dict_shape():
+    rec = Recorder("smtp", "h:25", ["a"])
+    with rec, rec.step("a") as s:
+        s.detail = "x"
+    d = rec.result.to_dict()
+    assert set(d) == {"probe", "target", "ok", "steps"}
+    assert set(d["steps"][0]) == {"name", "status", "detail", "hint", "ms"}
+    assert d["steps"][0]["status"] == "pass" and isinstance(d["steps"][0]["ms"], int)
+    json.dumps(d)
