@@ -252,19 +252,7 @@ def _fmt_size(size: str) -> str:
 
 def _authenticate(rec, smtp, security, encrypted, username, password, token, auth_method):
     with rec.step(AUTH, hints=_reply_hints) as s:
-        if security != "none" and not encrypted:
-            s.fail(
-                "credential not sent: the connection is not encrypted although "
-                f"security '{security}' was requested",
-                "The server offered no usable TLS, so the password was withheld. Enable "
-                "STARTTLS on the server; never send credentials in clear text.",
-            )
-        if encrypted and not tlsmod.tls_ok(rec):
-            s.fail(
-                "credential not sent: the server certificate did not pass the checks above",
-                "Fix the certificate problems reported above (or pass the right CA with "
-                "--ca-file) — sending a credential to an unverified server risks disclosure.",
-            )
+        tlsmod.withhold_credential_unless_safe(s, security, encrypted, rec)
         mechs = _auth_features(smtp)
         if not mechs:
             s.fail(

@@ -95,7 +95,10 @@ def default_ca_file() -> str:
 @functools.lru_cache(maxsize=16)
 def _load_pem(path: str, mtime: float) -> tuple[x509.Certificate, ...]:
     with open(path, "rb") as fh:
-        return tuple(x509.load_pem_x509_certificates(fh.read()))
+        data = fh.read()
+    with warnings.catch_warnings():  # some system roots have non-positive serial numbers
+        warnings.simplefilter("ignore")
+        return tuple(x509.load_pem_x509_certificates(data))
 
 
 def load_trust(ca_file: str | None) -> tuple[x509.Certificate, ...]:
@@ -370,6 +373,23 @@ def evaluate(
 def tls_ok(rec: Recorder) -> bool:
     """True when TLS is established and every certificate step passed (warnings allowed)."""
     return bool(rec.context.get("tls_ok"))
+
+
+def withhold_credential_unless_safe(step, security: str, encrypted: bool, rec: Recorder) -> None:
+    """Fail ``step`` (before anything is sent) when a credential would travel unprotected."""
+    if security != "none" and not encrypted:
+        step.fail(
+            "credential not sent: the connection is not encrypted although "
+            f"security '{security}' was requested",
+            "The server offered no usable TLS, so the credential was withheld. Enable TLS "
+            "(STARTTLS) on the server; never send credentials in clear text.",
+        )
+    if encrypted and not tls_ok(rec):
+        step.fail(
+            "credential not sent: the server certificate did not pass the checks above",
+            "Fix the certificate problems reported above (or pass the right CA with "
+            "--ca-file): sending a credential to an unverified server risks disclosure.",
+        )
 
 
 def wrap(rec: Recorder, sock: socket.socket, host: str, timeout: float) -> ssl.SSLSocket:
