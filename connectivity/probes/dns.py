@@ -1,0 +1,170 @@
+"""DNS probe: A/AAAA, MX, the Autodiscover CNAME and the Autodiscover SRV record of a domain.
+
+The resolver's name server and port are configurable (tests point it at a local server). An
+explicitly given name server is vetted by netguard like any other target.
+"""
+
+from __future__ import annotations
+
+import dns.exception
+import dns.name
+import dns.rdatatype
+import dns.resolver
+
+from connectivity import netguard
+from connectivity.probes.core import OnStep, ProbeResult, Recorder, validate_host
+
+ADDRESSES = "A/AAAA records"
+MX = "MX records"
+AUTODISCOVER = "Autodiscover CNAME"
+SRV = "Autodiscover SRV"
+
+NO_DOMAIN_HINT = "Check the domain spelling and that it is registered and delegated."
+
+
+class _NoSuchDomain(Exception):
+    pass
+
+
+def make_resolver(
+    nameserver: str | None = None,
+    port: int = 53,
+    timeout: float = 5.0,
+    allow_link_local: bool = False,
+) -> dns.resolver.Resolver:
+    if nameserver:
+        netguard.check_address(nameserver, allow_link_local=allow_link_local)
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = [nameserver]
+        resolver.port = port
+    else:
+        resolver = dns.resolver.Resolver()
+    resolver.timeout = timeout
+    resolver.lifetime = timeout
+    return resolver
+
+
+def _query(resolver: dns.resolver.Resolver, name: str, rdtype: str) -> list:
+    """Records of one type; [] when the name exists without them; _NoSuchDomain for NXDOMAIN."""
+    try:
+        answer = resolver.resolve(name, rdtype, raise_on_no_answer=False, search=False)
+    except dns.resolver.NXDOMAIN:
+        raise _NoSuchDomain(name)
+    return [r for r in (answer.rrset or [])]
+
+
+def _hints(exc: BaseException):
+    if isinstance(exc, _NoSuchDomain):
+        return f"{exc} does not exist (NXDOMAIN)", NO_DOMAIN_HINT
+    if isinstance(exc, dns.resolver.LifetimeTimeout | dns.exception.Timeout):
+        return "the DNS query timed out", (
+            "The name server did not answer in time: check it is reachable (UDP/TCP 53) and "
+            "that it serves this zone."
+        )
+    if isinstance(exc, dns.resolver.NoNameservers):
+        return f"no name server could answer: {exc}", (
+            "The authoritative servers failed (SERVFAIL/REFUSED): check the zone delegation and "
+            "DNSSEC."
+        )
+    if isinstance(exc, dns.exception.DNSException):
+        return f"DNS error: {exc}", "Check the name server and the zone."
+    return None
+
+
+def probe_dns(
+    domain: str,
+    *,
+    nameserver: str | None = None,
+    port: int = 53,
+    timeout: float = 5.0,
+    allow_link_local: bool = False,
+    on_step: OnStep | None = None,
+) -> ProbeResult:
+    """The Analyzer's "Exchange DNS" checks for ``domain``."""
+    validate_host(domain)
+    domain = domain.rstrip(".").lower()
+    plan = [ADDRESSES, MX, AUTODISCOVER, SRV]
+    target = f"{domain} @{nameserver}:{port}" if nameserver else domain
+    rec = Recorder("dns", target, plan, on_step, timeout=timeout)
+    with rec:
+        with rec.step(ADDRESSES, hints=_hints) as s:
+            resolver = make_resolver(nameserver, port, timeout, allow_link_local)
+            addrs = [r.address for t in ("A", "AAAA") for r in _query(resolver, domain, t)]
+            s.detail = f"{domain} → {', '.join(addrs)}" if addrs else ""
+            if not addrs:
+                s.warn(
+                    f"{domain} exists but has no A/AAAA record",
+                    "Fine for a mail-only domain; the Autodiscover lookup of the root domain "
+                    "(https://<domain>/autodiscover/...) will then be skipped by clients.",
+                )
+
+        with rec.step(MX, fatal=False, hints=_hints) as s:
+            mx = sorted(_query(resolver, domain, "MX"), key=lambda r: r.preference)
+            if not mx:
+                s.fail(
+                    f"no MX records for {domain}",
+                    "Publish an MX record; for Exchange Online it is "
+                    "<domain>-<tld>.mail.protection.outlook.com (see the admin center's DNS "
+                    "records for the domain).",
+                )
+            s.detail = ", ".join(f"{r.preference} {r.exchange.to_text(True)}" for r in mx)
+
+        autodiscover_host = f"autodiscover.{domain}"
+        with rec.step(AUTODISCOVER, fatal=False, hints=_hints) as s:
+            found = _autodiscover_host(resolver, autodiscover_host)
+            rec.context["autodiscover_host"] = found
+            if found is None:
+                s.warn(
+                    f"{autodiscover_host} does not exist",
+                    "Create a CNAME autodiscover.<domain> → autodiscover.outlook.com (Exchange "
+                    "Online), or an A record to the Client Access server (on-premises).",
+                )
+            else:
+                s.detail = found
+
+        srv_name = f"_autodiscover._tcp.{domain}"
+        with rec.step(SRV, fatal=False, hints=_hints) as s:
+            try:
+                srv = sorted(
+                    _query(resolver, srv_name, "SRV"), key=lambda r: (r.priority, -r.weight)
+                )
+            except _NoSuchDomain:
+                srv = []
+            if srv:
+                s.detail = ", ".join(
+                    f"{r.target.to_text(True)}:{r.port} (priority {r.priority}, weight {r.weight})"
+                    for r in srv
+                )
+            elif rec.context.get("autodiscover_host"):
+                s.warn(
+                    f"no SRV record {srv_name}",
+                    "Optional while autodiscover.<domain> resolves; clients use SRV as the last "
+                    "fallback (0 0 443 <autodiscover host>).",
+                )
+            else:
+                s.fail(
+                    f"missing Autodiscover SRV record {srv_name}, and no autodiscover host",
+                    "Clients cannot find Autodiscover: publish autodiscover.<domain> (CNAME/A) or "
+                    f"an SRV record {srv_name} 0 0 443 <autodiscover host>.",
+                )
+    return rec.result
+
+
+def _autodiscover_host(resolver: dns.resolver.Resolver, name: str) -> str | None:
+    """'name → CNAME target → addresses', or None when the name does not exist."""
+    try:
+        cnames = _query(resolver, name, "CNAME")
+    except _NoSuchDomain:
+        return None
+    parts = [name]
+    if cnames:
+        parts.append(f"CNAME {cnames[0].target.to_text(True)}")
+    try:
+        addrs = [r.address for t in ("A", "AAAA") for r in _query(resolver, name, t)]
+    except _NoSuchDomain:
+        addrs = []
+    if addrs:
+        parts.append(", ".join(addrs))
+    elif not cnames:
+        return None
+    return " → ".join(parts)
