@@ -1,0 +1,111 @@
+"""GetUserAvailability: free/busy computed from a mailbox's calendar items.
+
+Times in the request and response are wall-clock times in the caller's <t:TimeZone>
+(a bias plus optional standard/daylight transition rules), as in Exchange.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+from lxml import etree
+
+from . import items as it
+from .soap import MNS, local, sub, t
+from .store import Store
+
+BUSY_CODES = {"Free": "0", "Tentative": "1", "Busy": "2", "OOF": "3", "WorkingElsewhere": "4"}
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def _transition(rule: etree._Element, year: int) -> dt.datetime:
+    month = int(rule.findtext(t("Month")))
+    order = int(rule.findtext(t("DayOrder")))
+    weekday = WEEKDAYS.index(rule.findtext(t("DayOfWeek")))
+    hh, mm, *_ = (int(x) for x in rule.findtext(t("Time")).split(":"))
+    days = [
+        d
+        for d in calendar.Calendar().itermonthdates(year, month)
+        if d.month == month and d.weekday() == weekday
+    ]
+    day = days[min(order, len(days)) - 1]
+    return dt.datetime(year, month, day.day, hh, mm)
+
+
+def utc_offset(tz: etree._Element | None, local_time: dt.datetime) -> dt.timedelta:
+    """Offset (local - UTC) of a wall-clock time in an EWS SerializableTimeZone."""
+    if tz is None:
+        return dt.timedelta(0)
+    bias = int(tz.findtext(t("Bias")) or 0)
+    std, dst = tz.find(t("StandardTime")), tz.find(t("DaylightTime"))
+    if std is not None and dst is not None and std.findtext(t("Month")) != "0":
+        start = _transition(dst, local_time.year)
+        end = _transition(std, local_time.year)
+        in_dst = (start <= local_time < end) if start < end else not (end <= local_time < start)
+        bias += int((dst if in_dst else std).findtext(t("Bias")) or 0)
+    return -dt.timedelta(minutes=bias)
+
+
+def to_utc(tz, text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text.strip().rstrip("Z")[:19])
+    return (value - utc_offset(tz, value)).replace(tzinfo=dt.UTC)
+
+
+def to_local(tz, value: dt.datetime) -> str:
+    naive = value.astimezone(dt.UTC).replace(tzinfo=None)
+    guess = naive + utc_offset(tz, naive)
+    return (naive + utc_offset(tz, guess)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def free_busy_view(store: Store, address: str, tz, options) -> etree._Element:
+    window = options.find(t("TimeWindow"))
+    start = to_utc(tz, window.findtext(t("StartTime")))
+    end = to_utc(tz, window.findtext(t("EndTime")))
+    interval = int(options.findtext(t("MergedFreeBusyIntervalInMinutes")) or 30)
+    view_type = options.findtext(t("RequestedView")) or "DetailedMerged"
+
+    events = []
+    for row in store.calendar_items(address, it.fmt(start), it.fmt(end)):
+        elem = etree.fromstring(row["xml"])
+        busy = elem.findtext(t("LegacyFreeBusyStatus")) or "Busy"
+        events.append((it.parse_dt(row["start"]), it.parse_dt(row["end"]), busy, elem))
+
+    view = etree.Element(f"{{{MNS}}}FreeBusyView")
+    sub(view, t("FreeBusyViewType"), view_type)
+    if "Merged" in view_type:
+        slots = []
+        cursor = start
+        while cursor < end:
+            nxt = cursor + dt.timedelta(minutes=interval)
+            code = "0"
+            for ev_start, ev_end, busy, _ in events:
+                if ev_start < nxt and ev_end > cursor:
+                    code = max(code, BUSY_CODES.get(busy, "2"))
+            slots.append(code)
+            cursor = nxt
+        sub(view, t("MergedFreeBusy"), "".join(slots))
+    if view_type != "MergedOnly":
+        array = sub(view, t("CalendarEventArray"))
+        for ev_start, ev_end, busy, elem in events:
+            ev = sub(array, t("CalendarEvent"))
+            sub(ev, t("StartTime"), to_local(tz, ev_start))
+            sub(ev, t("EndTime"), to_local(tz, ev_end))
+            sub(ev, t("BusyType"), busy)
+            if view_type.startswith("Detailed"):
+                details = sub(ev, t("CalendarEventDetails"))
+                sub(details, t("ID"), elem.find(t("ItemId")).get("Id"))
+                sub(details, t("Subject"), elem.findtext(t("Subject")) or "")
+                sub(details, t("Location"), elem.findtext(t("Location")) or "")
+                for flag in (
+                    "IsMeeting",
+                    "IsRecurring",
+                    "IsException",
+                    "IsReminderSet",
+                    "IsPrivate",
+                ):
+                    sub(details, t(flag), "false")
+    return view
+
+
+__all__ = ["free_busy_view", "local"]

@@ -1,0 +1,141 @@
+"""SMTP submission (aiosmtpd): STARTTLS, AUTH LOGIN/PLAIN against sandbox mailboxes, and
+delivery of each accepted message into the recipients' sandbox Inbox."""
+
+from __future__ import annotations
+
+import email.utils
+import hmac
+import logging
+import socket
+import ssl
+from email import policy
+from email.parser import BytesParser
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from lxml import etree
+
+from . import items as it
+from .soap import TNS, sub, t
+
+log = logging.getLogger("connectivity.sandbox.smtp")
+
+
+def message_element(raw: bytes) -> etree._Element:
+    """Turn an RFC 5322 message into an EWS <t:Message> element."""
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    elem = etree.Element(t("Message"), nsmap={"t": TNS})
+    sub(elem, t("Subject"), str(msg.get("Subject", "")))
+    part = msg.get_body(preferencelist=("plain", "html"))
+    body = part.get_content() if part is not None else ""
+    kind = "HTML" if part is not None and part.get_content_subtype() == "html" else "Text"
+    sub(elem, t("Body"), body, BodyType=kind)
+    if msg.get("Message-ID"):
+        sub(elem, t("InternetMessageId"), str(msg["Message-ID"]))
+    for header, tag in (("To", "ToRecipients"), ("Cc", "CcRecipients")):
+        addresses = email.utils.getaddresses([str(v) for v in msg.get_all(header, [])])
+        if addresses:
+            holder = sub(elem, t(tag))
+            for name, addr in addresses:
+                it.mailbox_elem(holder, "", addr, name or addr)
+    name, addr = email.utils.parseaddr(str(msg.get("From", "")))
+    if addr:
+        it.mailbox_elem(elem, "From", addr, name or addr)
+    sent = email.utils.parsedate_to_datetime(str(msg["Date"])) if msg.get("Date") else None
+    if sent is not None:
+        sub(elem, t("DateTimeSent"), it.fmt(sent))
+    return elem
+
+
+class _Handler:
+    def __init__(self, sandbox):
+        self.sandbox = sandbox
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if not session.authenticated:
+            return "530 5.7.57 Client not authenticated to send mail"
+        if address.lower() != session.auth_data:
+            return "550 5.7.60 SMTP; Client does not have permissions to send as this sender"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 Sender OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.sandbox.store.get_mailbox(address) is None:
+            return (
+                "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP "
+                "address lookup"
+            )
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 Recipient OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        store = self.sandbox.store
+        now = it.utcnow()
+        rows = []
+        for rcpt in envelope.rcpt_tos:
+            elem = message_element(envelope.original_content or envelope.content)
+            it.prepare_new(elem, now=now, is_read=False)
+            inbox = store.distinguished_folder(rcpt, "inbox")
+            rows.append(it.new_row(elem, rcpt, inbox))
+        store.insert_items(rows)
+        log.info(
+            "SMTP delivered a message from %s to %d mailbox(es)", envelope.mail_from, len(rows)
+        )
+        return "250 2.6.0 Queued mail for delivery"
+
+
+class _BoundController(Controller):
+    """aiosmtpd Controller serving on a socket we bound ourselves (so port 0 works)."""
+
+    def __init__(self, handler, sock: socket.socket, **kwargs):
+        host, port = sock.getsockname()[:2]
+        super().__init__(handler, hostname=host, port=port, **kwargs)
+        self._sock = sock
+
+    def _create_server(self):
+        return self.loop.create_server(self._factory_invoker, sock=self._sock, ssl=self.ssl_context)
+
+
+class SMTPServer:
+    def __init__(self, sandbox, host: str, port: int = 0):
+        self.sandbox = sandbox
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._sock = socket.socket(family, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self._sock.listen(64)
+        self.port = self._sock.getsockname()[1]
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(sandbox.tls.cert_file, sandbox.tls.key_file)
+        self._controller = _BoundController(
+            _Handler(sandbox),
+            self._sock,
+            server_hostname=f"mail.{sandbox.domain}",
+            tls_context=tls,
+            require_starttls=True,
+            auth_required=True,
+            auth_require_tls=True,
+            authenticator=self._authenticate,
+            ready_timeout=10,
+        )
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        if isinstance(auth_data, LoginPassword):
+            login = auth_data.login.decode(errors="replace").lower()
+            row = self.sandbox.store.get_mailbox(login)
+            if row is not None and hmac.compare_digest(
+                row["password"].encode(), auth_data.password
+            ):
+                return AuthResult(success=True, auth_data=row["address"])
+        log.info("SMTP AUTH %s refused", mechanism)
+        # handled=False lets aiosmtpd answer "535 5.7.8 Authentication credentials invalid".
+        return AuthResult(success=False, handled=False)
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+        self._sock.close()
