@@ -1,0 +1,110 @@
+"""The one audit API: ``record()`` appends an event to the hash chain.
+
+Every state change and every security-relevant action in the portal calls it.
+"""
+
+import datetime as dt
+
+from django.db import connection, transaction
+
+from portal.audit import context
+from portal.audit.censor import censor
+from portal.audit.models import AuditEvent
+
+GENESIS = "0" * 64
+# Arbitrary constant naming the PostgreSQL advisory lock that serializes appends.
+_PG_LOCK_ID = 0x41554449
+
+
+def _lock_chain():
+    # SQLite runs IMMEDIATE transactions (see settings): the write lock is already ours.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_LOCK_ID])
+
+
+def _target_fields(target) -> dict:
+    if target is None:
+        return {}
+    if isinstance(target, dict):
+        return {
+            "target_type": target.get("type", ""),
+            "target_id": str(target.get("id", "")),
+            "target_label": str(target.get("label", ""))[:300],
+        }
+    meta = getattr(target, "_meta", None)
+    return {
+        "target_type": meta.label_lower if meta else type(target).__name__,
+        "target_id": str(getattr(target, "pk", "") or ""),
+        "target_label": str(target)[:300],
+    }
+
+
+def record(
+    action: str,
+    *,
+    target=None,
+    tenant=None,
+    before: dict | None = None,
+    after: dict | None = None,
+    result: str = AuditEvent.Result.SUCCESS,
+    actor=None,
+    secret_keys: frozenset[str] = frozenset(),
+) -> AuditEvent:
+    """Append one audit event.
+
+    ``target`` is a model instance or ``{"type", "id", "label"}``; ``tenant`` a
+    tenant instance or None. The actor, client IP, user agent, request id and
+    job id come from the current audit context unless ``actor`` is given.
+    Secrets in ``before``/``after`` are replaced by the censor token.
+    """
+    ctx = context.current()
+    actor_id, actor_username = ctx.actor_id, ctx.actor_username
+    if actor is not None:
+        actor_id = actor.pk if actor.is_authenticated else None
+        actor_username = actor.get_username() if actor.is_authenticated else ""
+    event = AuditEvent(
+        actor_id=actor_id,
+        actor_username=actor_username or "",
+        action=action,
+        tenant_id=str(tenant.pk) if tenant is not None else "",
+        tenant_label=str(tenant)[:200] if tenant is not None else "",
+        before=censor(before, secret_keys) if before is not None else None,
+        after=censor(after, secret_keys) if after is not None else None,
+        client_ip=ctx.client_ip,
+        user_agent=(ctx.user_agent or "")[:400],
+        request_id=ctx.request_id or "",
+        job_id=ctx.job_id or "",
+        result=str(result),
+        **_target_fields(target),
+    )
+    with transaction.atomic():
+        _lock_chain()
+        last = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
+        event.seq = (last["seq"] + 1) if last else 1
+        event.prev_hash = last["hash"] if last else GENESIS
+        event.created_at = dt.datetime.now(dt.UTC)
+        event.hash = event.compute_hash()
+        event.save(force_insert=True)
+    return event
+
+
+def verify_chain(batch_size: int = 2000):
+    """Walk the chain in order; return (checked_count, first_bad_event_or_None, reason)."""
+    previous_hash, previous_seq, checked = GENESIS, None, 0
+    qs = AuditEvent.objects.order_by("seq")
+    last_seq = 0
+    while True:
+        page = list(qs.filter(seq__gt=last_seq)[:batch_size])
+        if not page:
+            return checked, None, ""
+        for event in page:
+            if previous_seq is not None and event.seq != previous_seq + 1:
+                return checked, event, f"sequence gap: expected #{previous_seq + 1}"
+            if event.prev_hash != previous_hash:
+                return checked, event, "previous-hash link broken (event removed or reordered)"
+            if event.compute_hash() != event.hash:
+                return checked, event, "content does not match its hash (event edited)"
+            previous_hash, previous_seq = event.hash, event.seq
+            checked += 1
+        last_seq = page[-1].seq

@@ -1,0 +1,80 @@
+import hashlib
+import json
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AppendOnlyError(Exception):
+    """Raised when code tries to change or remove an audit event."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("Audit events are append-only.")
+
+    def delete(self):
+        raise AppendOnlyError("Audit events are append-only.")
+
+    def bulk_update(self, *args, **kwargs):
+        raise AppendOnlyError("Audit events are append-only.")
+
+
+class AuditEvent(models.Model):
+    class Result(models.TextChoices):
+        SUCCESS = "success", _("Success")
+        DENIED = "denied", _("Denied")
+        ERROR = "error", _("Error")
+
+    # Position in the hash chain; assigned under the append lock, never reused.
+    seq = models.BigIntegerField(unique=True)
+    created_at = models.DateTimeField(db_index=True)
+    actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    actor_username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=80, db_index=True)
+    target_type = models.CharField(max_length=80, blank=True, db_index=True)
+    target_id = models.CharField(max_length=80, blank=True)
+    target_label = models.CharField(max_length=300, blank=True)
+    tenant_id = models.CharField(max_length=80, blank=True, db_index=True)
+    tenant_label = models.CharField(max_length=200, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, db_index=True)
+    job_id = models.CharField(max_length=64, blank=True, db_index=True)
+    result = models.CharField(max_length=10, choices=Result.choices, default=Result.SUCCESS)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-seq"]
+        default_permissions = ("view",)
+
+    def __str__(self):
+        return f"#{self.seq} {self.action} {self.target_label}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Audit events are append-only.")
+
+    # The fields covered by the hash, in a fixed order.
+    HASHED_FIELDS = (
+        "seq", "created_at", "actor_id", "actor_username", "action", "target_type",
+        "target_id", "target_label", "tenant_id", "tenant_label", "before", "after",
+        "client_ip", "user_agent", "request_id", "job_id", "result", "prev_hash",
+    )  # fmt: skip
+
+    def canonical(self) -> bytes:
+        data = {name: getattr(self, name) for name in self.HASHED_FIELDS}
+        data["created_at"] = self.created_at.isoformat(timespec="microseconds")
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def compute_hash(self) -> str:
+        return hashlib.sha256(self.canonical()).hexdigest()

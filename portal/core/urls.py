@@ -1,0 +1,9 @@
+from django.urls import path
+
+from portal.core import views
+
+app_name = "core"
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("area/<slug:area>/", views.upcoming_area, name="upcoming"),
+]

@@ -1,0 +1,78 @@
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from portal.core.health import broker_status, database_status
+from portal.lib.access import requires
+from portal.lib.htmx import render
+
+# Areas whose features are still to come: each page says so plainly and what to do meanwhile.
+UPCOMING_AREAS = {
+    "tenants": {
+        "title": _("Tenants"),
+        "lead": _(
+            "Exchange Online tenants and Exchange Server organizations: endpoints, cloud, and how "
+            "the portal authenticates to them."
+        ),
+    },
+    "connectivity": {
+        "title": _("Connectivity tests"),
+        "lead": _(
+            "SMTP, POP3, IMAP4, EWS, Autodiscover and MAPI over HTTP tested step by step — "
+            "scheduled, with history."
+        ),
+    },
+    "grants": {
+        "title": _("Application permission grants"),
+        "lead": _(
+            "Which applications may reach which mailboxes through EWS: RBAC for Applications, "
+            "Application Access Policies and impersonation, with approval and expiry."
+        ),
+    },
+    "relay": {
+        "title": _("SMTP relay credentials"),
+        "lead": _(
+            "Credentials for fax gateways, printers, scanners, appliances and line-of-business "
+            "applications that send mail through Exchange."
+        ),
+    },
+    "integrations": {
+        "title": _("SharePoint and Skype for Business integration"),
+        "lead": _(
+            "Status of SharePoint and Skype for Business / Lync server-to-server integration "
+            "with Exchange."
+        ),
+    },
+}
+
+
+@requires()
+@require_GET
+def dashboard(request):
+    return render(request, "core/dashboard.html", {})
+
+
+@requires()
+@require_GET
+def upcoming_area(request, area):
+    info = UPCOMING_AREAS.get(area)
+    if info is None:
+        raise Http404
+    return render(request, "core/upcoming.html", {"area": area, **info})
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request):
+    db_ok, db_detail = database_status()
+    broker_ok, broker_detail = broker_status()
+    ok = db_ok and broker_ok
+    body = {
+        "status": "ok" if ok else "unavailable",
+        "database": {"ok": db_ok, "detail": db_detail},
+        "broker": {"ok": broker_ok, "detail": broker_detail},
+    }
+    return JsonResponse(body, status=200 if ok else 503)

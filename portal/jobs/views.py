@@ -1,0 +1,21 @@
+from django.views.decorators.http import require_GET
+
+from portal.jobs.models import Job
+from portal.lib.access import get_object_for_user, requires
+from portal.lib.htmx import render
+
+PAGE_SIZE = 50
+
+
+@requires()
+@require_GET
+def job_list(request):
+    jobs = Job.objects.select_related("created_by")[:PAGE_SIZE]
+    return render(request, "jobs/list.html", {"jobs": jobs})
+
+
+@requires()
+@require_GET
+def job_detail(request, job_id):
+    job = get_object_for_user(Job.objects.select_related("created_by"), request.user, pk=job_id)
+    return render(request, "jobs/detail.html", {"job": job}, partial="status")

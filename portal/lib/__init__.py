@@ -1,0 +1,1 @@
+"""Shared helpers for the portal's apps. Holds no models."""

@@ -1,0 +1,13 @@
+from django.urls import include, path
+
+from portal.core.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("allauth.urls")),
+    path("accounts/", include("portal.accounts.urls")),
+    path("jobs/", include("portal.jobs.urls")),
+    path("audit/", include("portal.audit.urls")),
+    path("", include("portal.core.urls")),
+]
