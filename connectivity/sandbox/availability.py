@@ -12,7 +12,7 @@ import datetime as dt
 from lxml import etree
 
 from . import items as it
-from .soap import MNS, local, sub, t
+from .soap import MNS, sub, t
 from .store import Store
 
 BUSY_CODES = {"Free": "0", "Tentative": "1", "Busy": "2", "OOF": "3", "WorkingElsewhere": "4"}
@@ -29,7 +29,7 @@ def _transition(rule: etree._Element, year: int) -> dt.datetime:
         for d in calendar.Calendar().itermonthdates(year, month)
         if d.month == month and d.weekday() == weekday
     ]
-    day = days[min(order, len(days)) - 1]
+    day = days[-1] if order < 1 or order > len(days) or order == 5 else days[order - 1]
     return dt.datetime(year, month, day.day, hh, mm)
 
 
@@ -108,4 +108,56 @@ def free_busy_view(store: Store, address: str, tz, options) -> etree._Element:
     return view
 
 
-__all__ = ["free_busy_view", "local"]
+# Windows time zones the sandbox can describe in GetServerTimeZones:
+# id -> (display name, standard bias minutes, daylight rule or None). A rule is
+# (daylight bias, (month, occurrence, weekday, "HH:MM") to daylight, (...) back to standard);
+# occurrence -1 means "last".
+_EU = (-60, (3, -1, "Sunday", "02:00"), (10, -1, "Sunday", "03:00"))
+_US = (-60, (3, 2, "Sunday", "02:00"), (11, 1, "Sunday", "02:00"))
+TIME_ZONES = {
+    "UTC": ("(UTC) Coordinated Universal Time", 0, None),
+    "GMT Standard Time": (
+        "(UTC+00:00) Dublin, Edinburgh, Lisbon, London",
+        0,
+        (-60, (3, -1, "Sunday", "01:00"), (10, -1, "Sunday", "02:00")),
+    ),
+    "W. Europe Standard Time": ("(UTC+01:00) Amsterdam, Berlin, Bern, Rome", -60, _EU),
+    "Romance Standard Time": ("(UTC+01:00) Brussels, Copenhagen, Madrid, Paris", -60, _EU),
+    "Central Europe Standard Time": ("(UTC+01:00) Belgrade, Budapest, Prague", -60, _EU),
+    "Eastern Standard Time": ("(UTC-05:00) Eastern Time (US & Canada)", 300, _US),
+    "Central Standard Time": ("(UTC-06:00) Central Time (US & Canada)", 360, _US),
+    "Pacific Standard Time": ("(UTC-08:00) Pacific Time (US & Canada)", 480, _US),
+    "Tokyo Standard Time": ("(UTC+09:00) Osaka, Sapporo, Tokyo", -540, None),
+    "India Standard Time": ("(UTC+05:30) Chennai, Kolkata, Mumbai, New Delhi", -330, None),
+}
+
+
+def _duration(minutes: int) -> str:
+    sign, minutes = ("-" if minutes < 0 else ""), abs(minutes)
+    hours, mins = divmod(minutes, 60)
+    return f"{sign}PT{hours}H{mins}M" if mins else f"{sign}PT{hours}H"
+
+
+def time_zone_definition(parent: etree._Element, tz_id: str) -> None:
+    """Append a <t:TimeZoneDefinition> (Periods, TransitionsGroups, Transitions)."""
+    name, bias, rule = TIME_ZONES[tz_id]
+    tzd = sub(parent, t("TimeZoneDefinition"), Name=name, Id=tz_id)
+    periods = sub(tzd, t("Periods"))
+    std_id = f"trule:Microsoft/Registry/{tz_id}/Standard"
+    dst_id = f"trule:Microsoft/Registry/{tz_id}/Daylight"
+    sub(periods, t("Period"), Bias=_duration(bias), Name="Standard", Id=std_id)
+    group = sub(sub(tzd, t("TransitionsGroups")), t("TransitionsGroup"), Id="0")
+    if rule is None:
+        sub(sub(group, t("Transition")), t("To"), std_id, Kind="Period")
+    else:
+        dst_bias, to_dst, to_std = rule
+        sub(periods, t("Period"), Bias=_duration(bias + dst_bias), Name="Daylight", Id=dst_id)
+        for period, (month, occurrence, weekday, at) in ((dst_id, to_dst), (std_id, to_std)):
+            tr = sub(group, t("RecurringDayTransition"))
+            sub(tr, t("To"), period, Kind="Period")
+            hh, mm = (int(x) for x in at.split(":"))
+            sub(tr, t("TimeOffset"), _duration(hh * 60 + mm))
+            sub(tr, t("Month"), str(month))
+            sub(tr, t("DayOfWeek"), weekday)
+            sub(tr, t("Occurrence"), str(occurrence))
+    sub(sub(sub(tzd, t("Transitions")), t("Transition")), t("To"), "0", Kind="Group")

@@ -78,7 +78,7 @@ class EWSService:
         if handler is None:
             return 500, fault(
                 EWSError(
-                    "ErrorInvalidRequest", f"The operation {op} is not supported by the sandbox."
+                    "ErrorSchemaValidation", f"The operation {op} is not supported by the sandbox."
                 )
             )
         try:
@@ -683,6 +683,27 @@ class EWSService:
             oof.append(copy.deepcopy(el))
         self.store.update_mailbox(address, oof=etree.tostring(oof).decode())
         response_message(resp, "", tag="ResponseMessage")
+        return resp
+
+    def op_GetServerTimeZones(self, ctx: Ctx, req):
+        from .availability import TIME_ZONES, time_zone_definition
+
+        resp, msgs = operation_response("GetServerTimeZones")
+        ids = [el.text for el in req.iter(t("Id"))] or list(TIME_ZONES)
+        unknown = [i for i in ids if i not in TIME_ZONES]
+        if unknown:
+            response_message(
+                msgs,
+                "GetServerTimeZones",
+                EWSError(
+                    "ErrorTimeZone", f"The time zone {unknown[0]!r} is not known to the sandbox."
+                ),
+            )
+            return resp
+        msg = response_message(msgs, "GetServerTimeZones")
+        defs = sub(msg, m("TimeZoneDefinitions"))
+        for tz_id in ids:
+            time_zone_definition(defs, tz_id)
         return resp
 
     # --- availability -----------------------------------------------------------------------------
