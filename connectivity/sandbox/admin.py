@@ -9,7 +9,7 @@ Routes (all bodies/answers are JSON):
     POST /grants                      {principal, scope: all|list|group|none, targets: [...]}
     POST /mailboxes                   {address, password?, display_name?, groups?}
     POST /mailboxes/<address>         {password?, display_name?, ews_enabled?, groups?}
-    POST /seed                        {mailboxes, items}
+    POST /seed                        {mailboxes, items} or {address, items}
     POST /tokens                      {client_id, lifetime?, claims?, drop?} -> signed JWT
 """
 
@@ -20,6 +20,7 @@ from dataclasses import asdict
 from typing import Any
 
 from .auth import APP_ROLE
+from .items import seed_rows
 
 
 def _state(sb) -> dict[str, Any]:
@@ -105,6 +106,10 @@ def handle_admin(sb, method: str, path: str, data: dict[str, Any]) -> tuple[int,
             fields["ews_enabled"] = None if value is None else int(value)
         sb.store.update_mailbox(parts[1], **fields)
         return 200, {"address": parts[1].lower()}
+    if route == "seed" and data.get("address"):
+        if sb.store.get_mailbox(data["address"]) is None:
+            return 404, {"error": "no such mailbox"}
+        return 200, {"seeded": seed_rows(sb.store, data["address"], int(data.get("items", 0)))}
     if route == "seed":
         return 200, {"mailboxes": sb.seed(int(data.get("mailboxes", 0)), int(data.get("items", 0)))}
     if route == "tokens":

@@ -100,7 +100,12 @@ class AdminClient:
         return self._call("POST", f"/mailboxes/{address}", fields)
 
     def seed(self, mailboxes: int, items: int) -> list[dict[str, str]]:
+        """Ensure user1..userN exist with at least `items` seeded Inbox messages each."""
         return self._call("POST", "/seed", {"mailboxes": mailboxes, "items": items})["mailboxes"]
+
+    def seed_mailbox(self, address: str, items: int) -> int:
+        """Add `items` synthetic messages to the Inbox of one mailbox."""
+        return self._call("POST", "/seed", {"address": address, "items": items})["seeded"]
 
     def mint_token(
         self,

@@ -298,11 +298,12 @@ def matches(expr: etree._Element, row: Any, load_xml: Callable[[], etree._Elemen
         if const_el is None:
             raise EWSError("ErrorInvalidRequest", "Only constant comparisons are supported.")
         constant = const_el.get("Value", "")
-        for v in values:
-            if v is None:
-                if op == "IsNotEqualTo":
-                    return True
-                continue
+        present = [v for v in values if v is not None]
+        if not present:
+            return False  # as in MAPI: a comparison on a missing property never matches
+        if op == "IsNotEqualTo":  # multi-valued: no value equals the constant
+            return not any(_COMPARE["IsEqualTo"](*_coerce(v, constant)) for v in present)
+        for v in present:
             a, b = _coerce(v, constant)
             try:
                 if _COMPARE[op](a, b):
