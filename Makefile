@@ -52,6 +52,7 @@ node-deps: node_modules/.package-lock.json
 
 # pytest exits 5 when it collected no test: that is a broken setup, never a pass.
 test: dev-venv system-deps node-deps
+	@mkdir -p var/test
 	$(TEST_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the test setup is broken" >&2; exit 1; fi; \

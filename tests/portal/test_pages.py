@@ -1,0 +1,69 @@
+import json
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_reports_database_and_broker(anon_client):
+    response = anon_client.get("/healthz")
+    assert response.status_code == 200
+    body = json.loads(response.content)
+    assert body["status"] == "ok"
+    assert body["database"]["ok"] is True
+    assert body["broker"]["ok"] is True
+    assert anon_client.post("/healthz").status_code == 405
+
+
+def test_healthz_is_503_when_the_broker_is_down(anon_client, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    from portal.celery import app
+
+    old = app.conf.broker_url
+    app.conf.broker_url = settings.CELERY_BROKER_URL
+    try:
+        response = anon_client.get("/healthz")
+    finally:
+        app.conf.broker_url = old
+    assert response.status_code == 503
+    assert json.loads(response.content)["broker"]["ok"] is False
+
+
+def test_dashboard_full_page_and_htmx_partial(viewer_client):
+    full = viewer_client.get("/")
+    assert b"<nav" in full.content and b"Dashboard" in full.content
+    partial = viewer_client.get("/", HTTP_HX_REQUEST="true")
+    assert b"<nav" not in partial.content and b"Exchange Online timeline" in partial.content
+    assert "HX-Request" in full["Vary"]
+
+
+def test_strict_content_security_policy(viewer_client):
+    csp = viewer_client.get("/")["Content-Security-Policy"]
+    assert "script-src 'self' 'nonce-" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "style-src 'self'" in csp
+
+
+def test_russian_locale_from_accept_language(viewer_client):
+    response = viewer_client.get("/", HTTP_ACCEPT_LANGUAGE="ru")
+    assert response["Content-Language"] == "ru"
+    assert "Панель мониторинга".encode() in response.content
+
+
+def test_upcoming_area_says_so_and_unknown_area_is_404(viewer_client):
+    response = viewer_client.get("/area/grants/")
+    assert b"Not available in this version yet" in response.content
+    assert viewer_client.get("/area/nope/").status_code == 404
+
+
+def test_russian_catalogue_is_complete_and_compiled():
+    from pathlib import Path
+
+    import polib
+
+    folder = Path(__file__).resolve().parents[2] / "locale" / "ru" / "LC_MESSAGES"
+    po = polib.pofile(str(folder / "django.po"))
+    assert po.untranslated_entries() == []
+    assert po.fuzzy_entries() == []
+    compiled = {e.msgid for e in polib.mofile(str(folder / "django.mo")) if e.msgstr}
+    assert {e.msgid for e in po.translated_entries()} == compiled, "run compilemessages"
