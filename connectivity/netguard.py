@@ -11,8 +11,11 @@ Every network operation here takes a timeout.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import ipaddress
 import socket
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -165,3 +168,72 @@ def connect_first(
             last = exc
     assert last is not None
     raise last
+
+
+# -- guarding third-party HTTP clients (exchangelib / requests / urllib3) -----------------------
+
+_guard: contextvars.ContextVar[_Guard | None] = contextvars.ContextVar("netguard", default=None)
+_installed_lock = threading.Lock()
+_original_create_connection = None
+
+
+class _Guard:
+    def __init__(self, pins, allow_link_local, resolver, timeout) -> None:
+        self.pins = {k.lower(): v for k, v in (pins or {}).items()}
+        self.allow_link_local = allow_link_local
+        self.resolver = resolver
+        self.timeout = timeout
+
+
+def _guarded_create_connection(address, timeout=None, source_address=None, socket_options=None):
+    guard = _guard.get()
+    if guard is None:
+        return _original_create_connection(address, timeout, source_address, socket_options)
+    host, port = address
+    host = host.strip("[]").lower()
+    if host in guard.pins:
+        addresses = [guard.pins[host]]
+    else:
+        addresses = resolve(
+            host,
+            port,
+            allow_link_local=guard.allow_link_local,
+            resolver=guard.resolver,
+            timeout=guard.timeout,
+        )
+        guard.pins[host] = addresses[0]  # later connections reuse the vetted answer
+    secs = timeout if isinstance(timeout, int | float) else guard.timeout
+    sock, _ = connect_first(addresses, port, timeout=secs, allow_link_local=guard.allow_link_local)
+    for opt in socket_options or ():
+        sock.setsockopt(*opt)
+    return sock
+
+
+def _install_urllib3_hook() -> None:
+    global _original_create_connection
+    import urllib3.util.connection as u3
+
+    with _installed_lock:
+        if _original_create_connection is None:
+            _original_create_connection = u3.create_connection
+            u3.create_connection = _guarded_create_connection
+
+
+@contextlib.contextmanager
+def guard_http_clients(
+    pins: dict[str, str] | None = None,
+    *,
+    allow_link_local: bool = False,
+    resolver: Resolver | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+):
+    """Within this block (in this thread/context only), every urllib3 connection — hence
+    requests and exchangelib — resolves through netguard: ``pins`` maps already vetted host
+    names to the IP to use (no second resolution); other hosts are resolved once and vetted.
+    Other threads are unaffected."""
+    _install_urllib3_hook()
+    token = _guard.set(_Guard(pins, allow_link_local, resolver, timeout))
+    try:
+        yield
+    finally:
+        _guard.reset(token)

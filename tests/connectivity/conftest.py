@@ -30,3 +30,31 @@ class PKI:
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory) -> PKI:
     return PKI(str(tmp_path_factory.mktemp("pki")))
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """The colleague's Sandbox Exchange (python -m connectivity.sandbox --port 0)."""
+    import json
+    import subprocess
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "connectivity.sandbox", "--port", "0", "--log-level", "WARNING"],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": REPO},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        if not line:
+            pytest.skip("the sandbox did not start")
+        yield json.loads(line)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
