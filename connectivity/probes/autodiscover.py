@@ -110,6 +110,8 @@ def parse_pox(body: bytes) -> dict:
             out["error_message"] = (el.text or "").strip()
         elif name == "EwsUrl" and "ews_url" not in out:
             out["ews_url"] = (el.text or "").strip()
+        elif name == "LegacyDN" and "legacy_dn" not in out:
+            out["legacy_dn"] = (el.text or "").strip()
         elif name == "Action":
             out["action"] = (el.text or "").strip()
         elif name in ("RedirectUrl", "RedirectAddr"):

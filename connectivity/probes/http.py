@@ -38,6 +38,17 @@ class Response:
         return self.headers.get_all(name) or []
 
 
+def auth_header(username: str | None, password: str | None, token: str | None) -> str | None:
+    """Authorization header value: Bearer token, or Basic user:password, or None."""
+    import base64
+
+    if token:
+        return f"Bearer {token}"
+    if username:
+        return "Basic " + base64.b64encode(f"{username}:{password or ''}".encode()).decode()
+    return None
+
+
 def verified_context(ca_file: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_file or tlsmod.default_ca_file())
 

@@ -1,0 +1,203 @@
+"""MAPI over HTTP probe (MS-OXCMAPIHTTP): discovery, 401 challenge, PING, Connect/Disconnect.
+
+1. Discovery: POX Autodiscover with ``X-MapiHttpCapability: 1`` returns the mapiHttp MailStore
+   URL (skipped when the MAPI URL is given).
+2. The MAPI host's name, port and certificate (Analyzer-style steps).
+3. An unauthenticated POST must be answered 401 with authentication schemes.
+4. Authenticated PING, then Connect and Disconnect on the emsmdb endpoint, reading
+   ``X-ResponseCode`` (0 = success).
+"""
+
+from __future__ import annotations
+
+import struct
+import uuid
+from http.cookies import SimpleCookie
+from urllib.parse import urlsplit
+
+from connectivity.netguard import Resolver
+from connectivity.probes import autodiscover as ad
+from connectivity.probes import tls as tlsmod
+from connectivity.probes.core import (
+    InvalidInput,
+    OnStep,
+    ProbeResult,
+    Recorder,
+    Status,
+    reject_crlf,
+)
+from connectivity.probes.http import Client, auth_header, http_hints, tls_steps
+
+DISCOVERY = "MAPI discovery (POX, X-MapiHttpCapability: 1)"
+CHALLENGE = "Unauthenticated request returns 401"
+PING = "MAPI PING"
+CONNECT = "MAPI Connect"
+DISCONNECT = "MAPI Disconnect"
+CONTENT_TYPE = "application/mapi-http"
+
+# X-ResponseCode values, MS-OXCMAPIHTTP section 2.2.3.3.3
+RESPONSE_CODES = {
+    0: "Success",
+    1: "Unknown failure",
+    2: "Invalid verb",
+    3: "Invalid path",
+    4: "Invalid header",
+    5: "Invalid request type",
+    6: "Invalid context cookie",
+    7: "Missing header",
+    8: "Anonymous not allowed",
+    9: "Too large",
+    10: "Context not found",
+    11: "No privilege",
+    12: "Invalid request body",
+    13: "Missing cookie",
+    15: "Invalid sequence",
+    16: "Endpoint disabled",
+    17: "Invalid response",
+    18: "Endpoint shutting down",
+}
+
+
+def connect_body(user_dn: str) -> bytes:
+    """ConnectRequest (MS-OXCMAPIHTTP 2.2.4.1.1): UserDn, Flags, code page, LCIDs, no aux."""
+    return (
+        user_dn.encode("ascii", "replace") + b"\0" + struct.pack("<IIIII", 0, 1252, 1033, 1033, 0)
+    )
+
+
+def _headers(request_type: str, auth: str | None, cookies: dict[str, str] | None = None):
+    h = {
+        "Content-Type": CONTENT_TYPE,
+        "X-RequestType": request_type,
+        "X-ClientInfo": f"{uuid.uuid4()}:1",
+        "X-RequestId": f"{uuid.uuid4()}:1",
+        "X-ClientApplication": "Outlook/16.0.0.0",
+        "User-Agent": "ExchangeInteropPortal-Probe/1",
+    }
+    if auth:
+        h["Authorization"] = auth
+    if cookies:
+        h["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    return h
+
+
+def response_code(resp) -> int | None:
+    value = resp.header("X-ResponseCode")
+    if not value:
+        for line in resp.body.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+            if line.lower().startswith(b"x-responsecode:"):
+                value = line.split(b":", 1)[1].decode().strip()
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _check(s, what: str, resp) -> int:
+    if resp.status == 401:
+        s.fail(f"{what}: 401 Unauthorized", ad.AUTH_HINT)
+    if resp.status != 200:
+        s.fail(
+            f"{what}: HTTP {resp.status} {resp.reason}",
+            "The MAPI virtual directory did not accept the request; check that MAPI over HTTP is "
+            "enabled (Set-OrganizationConfig -MapiHttpEnabled $true on-premises).",
+        )
+    code = response_code(resp)
+    if code != 0:
+        meaning = RESPONSE_CODES.get(code, "unknown") if code is not None else "missing"
+        s.fail(
+            f"{what}: X-ResponseCode {code} ({meaning})",
+            "The server rejected the MAPI request envelope (MS-OXCMAPIHTTP 2.2.3.3.3).",
+        )
+    return code
+
+
+def probe_mapi(
+    email: str,
+    *,
+    url: str | None = None,
+    autodiscover_url: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    token: str | None = None,
+    ca_file: str | None = None,
+    timeout: float = 10.0,
+    allow_link_local: bool = False,
+    resolver: Resolver | None = None,
+    on_step: OnStep | None = None,
+) -> ProbeResult:
+    """``url``: the emsmdb MailStore URL; else discovered through ``autodiscover_url`` (POX)."""
+    for label, value in (("email", email), ("username", username), ("password", password),
+                         ("token", token)):  # fmt: skip
+        reject_crlf(label, value)
+    if not url and not autodiscover_url:
+        raise InvalidInput("give the MAPI URL or the Autodiscover (POX) URL")
+    for u in (url, autodiscover_url):
+        if u and urlsplit(u).scheme != "https":
+            raise InvalidInput("MAPI and Autodiscover URLs must be https://")
+    auth = auth_header(username, password, token)
+    if not auth:
+        raise InvalidInput("MAPI needs a credential (username + password, or a token)")
+    plan = [DISCOVERY, "Resolve host", "TCP connect", tlsmod.HANDSHAKE, *tlsmod.CERT_STEPS,
+            CHALLENGE, PING, CONNECT, DISCONNECT]  # fmt: skip
+    rec = Recorder("mapi", url or email, plan, on_step, [password, token, auth], timeout=timeout)
+    client = Client(
+        ca_file=ca_file, timeout=timeout, allow_link_local=allow_link_local, resolver=resolver
+    )
+    user_dn = ""
+    with rec:
+        if url:
+            rec.record(DISCOVERY, Status.SKIP, "MAPI URL given")
+        else:
+            with rec.step(DISCOVERY) as s:
+                ctx = ad._Ctx(email, client, auth, rec)  # noqa: SLF001
+                try:
+                    info = ad._post_pox(ctx, autodiscover_url, mapi=True)  # noqa: SLF001
+                except ad._Failed as exc:  # noqa: SLF001
+                    s.fail(exc.detail, exc.hint)
+                if not info.get("mapi_url"):
+                    s.fail(
+                        "Autodiscover returned no mapiHttp protocol section",
+                        "MAPI over HTTP is disabled for this mailbox or organisation "
+                        "(Set-CASMailbox -MapiHttpEnabled / Set-OrganizationConfig).",
+                    )
+                url = info["mapi_url"]
+                user_dn = info.get("legacy_dn", "")
+                s.detail = f"MailStore {url}"
+        rec.result.target = url
+        tls_steps(rec, url, ca_file=ca_file, timeout=timeout, allow_link_local=allow_link_local,
+                  resolver=resolver, client=client)  # fmt: skip
+
+        with rec.step(CHALLENGE, fatal=False, hints=http_hints) as s:
+            resp = client.request("POST", url, headers=_headers("PING", None), body=b"")
+            schemes = [v.split(" ", 1)[0] for v in resp.all("WWW-Authenticate")]
+            if resp.status != 401:
+                s.fail(
+                    f"expected 401, got HTTP {resp.status}",
+                    "The endpoint must demand authentication; an anonymous 200 means it is "
+                    "published without authentication.",
+                )
+            s.detail = f"401 with WWW-Authenticate: {', '.join(schemes) or 'none'}"
+
+        with rec.step(PING, hints=http_hints) as s:
+            tlsmod.withhold_credential_unless_safe(s, "tls", True, rec)
+            resp = client.request("POST", url, headers=_headers("PING", auth), body=b"")
+            _check(s, "PING", resp)
+            s.detail = f"X-ResponseCode 0 (Success), server {resp.header('X-ServerApplication')}"
+
+        cookies: dict[str, str] = {}
+        with rec.step(CONNECT, hints=http_hints) as s:
+            body = connect_body(user_dn or f"/o=ExchangeInteropPortal/cn=Recipients/cn={email}")
+            resp = client.request("POST", url, headers=_headers("Connect", auth), body=body)
+            _check(s, "Connect", resp)
+            for header in resp.all("Set-Cookie"):
+                cookies.update({k: m.value for k, m in SimpleCookie(header).items()})
+            s.detail = f"X-ResponseCode 0 (Success); session cookies: {', '.join(cookies) or '-'}"
+
+        with rec.step(DISCONNECT, fatal=False, hints=http_hints) as s:
+            resp = client.request(
+                "POST", url, headers=_headers("Disconnect", auth, cookies), body=b"\0\0\0\0"
+            )
+            _check(s, "Disconnect", resp)
+            s.detail = "X-ResponseCode 0 (Success)"
+    return rec.result
