@@ -225,6 +225,7 @@ def build_account(
     ca_file: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     retry_policy: RetryPolicy | None = None,
+    max_connections: int | None = None,
 ) -> Account:
     """Build an exchangelib Account for `mailbox`.
 
@@ -238,6 +239,7 @@ def build_account(
     header + X-AnchorMailbox) and False (delegate access) otherwise. `ca_file` is trusted for
     the EWS / Autodiscover / token hosts only. `timeout` applies to every HTTP request;
     `retry_policy` defaults to FailFast (pass ``FaultTolerance(max_wait=...)`` for jobs).
+    `max_connections` caps parallel HTTP sessions (exchangelib's default is 1).
     """
     retry_policy = retry_policy or FailFast()
     is_oauth = isinstance(credentials, BaseOAuth2Credentials)
@@ -282,5 +284,10 @@ def build_account(
         )
         if ca_file:
             trust_ca(account.protocol.service_endpoint, ca_file)
+    # exchangelib shares one Protocol (session pool, retry policy) between accounts with equal
+    # credentials on the same endpoint; the latest caller's policy and timeout apply to it.
+    account.protocol.config.retry_policy = retry_policy
+    if max_connections:
+        account.protocol.max_connections = max_connections
     account.protocol.TIMEOUT = timeout
     return account
