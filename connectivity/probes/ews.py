@@ -1,0 +1,210 @@
+"""EWS probe: endpoint and certificate, OAuth token, GetFolder(Inbox), and the Analyzer's
+"Service Account Access" test (impersonate a mailbox, create, read and delete an item).
+
+Built on ``connectivity.ews`` (exchangelib helpers).  exchangelib's connections go through
+netguard (``guard_http_clients``): the EWS host is pinned to the address vetted in the first
+step, and the token host is resolved once and vetted.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from exchangelib import Message
+from exchangelib import errors as exerr
+
+from connectivity import ews as ewslib
+from connectivity import netguard
+from connectivity.netguard import Resolver
+from connectivity.probes import tls as tlsmod
+from connectivity.probes.core import (
+    InvalidInput,
+    OnStep,
+    ProbeResult,
+    Recorder,
+    explain_exception,
+    reject_crlf,
+)
+from connectivity.probes.http import Client, tls_steps
+
+TOKEN = "Get OAuth token"  # noqa: S105 - a step name
+GETFOLDER = "GetFolder Inbox"
+SA_ACCESS = "Service account: impersonate mailbox"
+SA_CREATE = "Service account: create item"
+SA_READ = "Service account: read item"
+SA_DELETE = "Service account: delete item"
+SA_STEPS = [SA_ACCESS, SA_CREATE, SA_READ, SA_DELETE]
+
+IMPERSONATION_HINT = (
+    "Service Account Does Not Have Impersonation Rights. Exchange Online: grant the application "
+    "`full_access_as_app` or, scoped, RBAC for Applications (New-ManagementRoleAssignment -App "
+    '<id> -Role "Application EWS.AccessAsApp" -CustomResourceScope <scope>; check with '
+    "Test-ServicePrincipalAuthorization); the ApplicationImpersonation role was removed in "
+    "February 2025. Exchange Server: New-ManagementRoleAssignment -Role ApplicationImpersonation "
+    "-User <service account>."
+)
+ACCESS_DENIED_HINT = (
+    "EWS may be disabled for the organisation or the mailbox (EWSEnabled must be True or null at "
+    "both levels), or the application is not in EWSAllowedAppIDs. Exchange Online starts "
+    "disabling EWS on 2026-10-01 and retires it on 2027-04-01 (MC1227454): plan the move to "
+    "Microsoft Graph."
+)
+UNAUTHORIZED_HINT = (
+    "401: the credential was refused. Exchange Online accepts only OAuth (Basic auth was retired "
+    "in 2022): check the token's audience (https://outlook.office365.com), the "
+    "full_access_as_app application permission with admin consent, and the client secret."
+)
+
+
+def _hints(exc: BaseException):
+    if isinstance(exc, ewslib.TokenError):
+        return f"token endpoint refused: {exc}", (
+            "Check the client id and secret, the tenant, and that the application has the "
+            "full_access_as_app (Office 365 Exchange Online) permission with admin consent."
+        )
+    if isinstance(exc, exerr.ErrorImpersonateUserDenied | exerr.ErrorImpersonationDenied):
+        return f"{exc.__class__.__name__}: {exc}", IMPERSONATION_HINT
+    if isinstance(exc, exerr.UnauthorizedError):
+        return f"401 Unauthorized: {exc}", UNAUTHORIZED_HINT
+    if isinstance(exc, exerr.ErrorAccessDenied):
+        return f"ErrorAccessDenied: {exc}", ACCESS_DENIED_HINT
+    if isinstance(exc, exerr.ErrorNonExistentMailbox | exerr.ErrorInvalidSmtpAddress):
+        return f"{exc.__class__.__name__}: {exc}", "The mailbox address is unknown to the server."
+    if isinstance(exc, exerr.ErrorServerBusy):
+        back_off = getattr(exc, "back_off", None)
+        return f"ErrorServerBusy (back off {back_off} s): {exc}", (
+            "EWS throttling: wait BackOffMilliseconds before retrying and keep at most 27 "
+            "concurrent requests per account (EWSMaxConcurrency)."
+        )
+    if isinstance(exc, exerr.TransportError):
+        return f"transport error: {exc}", "Network or TLS problem reaching EWS; see steps above."
+    if isinstance(exc, exerr.EWSError):
+        return f"{exc.__class__.__name__}: {exc}", "EWS returned an error; see the detail."
+    return explain_exception(exc)
+
+
+def probe_ews(
+    mailbox: str,
+    *,
+    url: str,
+    username: str | None = None,
+    password: str | None = None,
+    token: str | None = None,
+    token_url: str | None = None,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    tenant_id: str | None = None,
+    impersonate: str | None = None,
+    ca_file: str | None = None,
+    timeout: float = 10.0,
+    allow_link_local: bool = False,
+    resolver: Resolver | None = None,
+    on_step: OnStep | None = None,
+) -> ProbeResult:
+    """GetFolder(Inbox) of ``mailbox``; with ``impersonate``, the Service Account Access test.
+
+    Credentials: app-only OAuth (``token_url`` + ``client_id`` + ``client_secret``, always
+    impersonating), a ready bearer ``token`` (app-only), or ``username`` + ``password`` (Basic,
+    Exchange Server)."""
+    for label, value in (("mailbox", mailbox), ("impersonate", impersonate),
+                         ("username", username), ("client id", client_id)):  # fmt: skip
+        reject_crlf(label, value)
+    if urlsplit(url).scheme != "https" or not urlsplit(url).hostname:
+        raise InvalidInput("the EWS URL must be https://host/EWS/Exchange.asmx")
+    app_only = bool(token_url or token)
+    if token_url and not (client_id and client_secret):
+        raise InvalidInput("--token-url needs --client-id and a client secret")
+    if not app_only and not username:
+        raise InvalidInput("EWS needs OAuth (token URL + client id + secret) or a username")
+    host = urlsplit(url).hostname
+    plan = ["Resolve host", "TCP connect", tlsmod.HANDSHAKE, *tlsmod.CERT_STEPS]
+    plan += [TOKEN, GETFOLDER] + (SA_STEPS if impersonate else [])
+    secrets = [password, token, client_secret]
+    rec = Recorder("ews", url, plan, on_step, secrets, timeout=timeout)
+    client = Client(
+        ca_file=ca_file, timeout=timeout, allow_link_local=allow_link_local, resolver=resolver
+    )
+    with rec:
+        tls_steps(rec, url, ca_file=ca_file, timeout=timeout, allow_link_local=allow_link_local,
+                  resolver=resolver, client=client)  # fmt: skip
+        pins = {host: client.pins[host.lower()][0]}
+        guard = netguard.guard_http_clients(
+            pins, allow_link_local=allow_link_local, resolver=resolver, timeout=timeout
+        )
+        with guard:
+            credentials = _credentials(
+                rec, token_url, client_id, client_secret, tenant_id, token, username, password,
+                ca_file, timeout,
+            )  # fmt: skip
+            with rec.step(GETFOLDER, hints=_hints) as s:
+                tlsmod.withhold_credential_unless_safe(s, "tls", True, rec)
+                account = ewslib.build_account(
+                    mailbox, credentials, ews_url=url, impersonation=app_only or None,
+                    ca_file=ca_file, timeout=timeout,
+                )  # fmt: skip
+                inbox = account.inbox
+                inbox.refresh()
+                s.detail = (
+                    f"{mailbox}: Inbox has {inbox.total_count} items ({inbox.unread_count} "
+                    f"unread){' via impersonation' if app_only else ''}"
+                )
+            if impersonate:
+                _service_account(rec, impersonate, credentials, url, ca_file, timeout)
+    return rec.result
+
+
+def _credentials(rec, token_url, client_id, client_secret, tenant_id, token, username, password,
+                 ca_file, timeout):  # fmt: skip
+    with rec.step(TOKEN, hints=_hints) as s:
+        if token_url:
+            tlsmod.withhold_credential_unless_safe(s, "tls", True, rec)
+            data = ewslib.fetch_token(
+                token_url, client_id, client_secret, ca_file=ca_file, timeout=timeout
+            )
+            rec.add_secret(data.get("access_token"))
+            s.detail = (
+                f"client credentials for {client_id}: {data.get('token_type', 'Bearer')} token, "
+                f"expires in {int(float(data.get('expires_in', 0)))} s"
+            )
+            return ewslib.oauth_credentials(
+                token_url, client_id, client_secret, tenant_id=tenant_id, token=data
+            )
+        if token:
+            s.skip("bearer token given")
+            return ewslib.oauth_credentials(
+                "https://invalid.invalid/token", client_id or "-", "-", token=token
+            )
+        s.skip(f"Basic authentication as {username}")
+    return ewslib.basic_credentials(username, password or "")
+
+
+def _service_account(rec, target, credentials, url, ca_file, timeout) -> None:
+    with rec.step(SA_ACCESS, hints=_hints) as s:
+        account = ewslib.build_account(
+            target, credentials, ews_url=url, impersonation=True, ca_file=ca_file,
+            timeout=timeout,
+        )  # fmt: skip
+        drafts = account.drafts
+        drafts.refresh()
+        s.detail = f"impersonating {target}: Drafts has {drafts.total_count} items"
+    item = None
+    try:
+        with rec.step(SA_CREATE, hints=_hints) as s:
+            item = Message(
+                account=account,
+                folder=account.drafts,
+                subject="Exchange Interop Portal service account test",
+                body="Created and deleted by a connectivity probe.",
+            )
+            item.save()
+            s.detail = f"created a draft in {target} (id …{item.id[-12:]})"
+        with rec.step(SA_READ, hints=_hints) as s:
+            fetched = account.drafts.get(id=item.id)
+            if fetched.subject != item.subject:
+                s.fail("read back a different item", "Unexpected server behaviour.")
+            s.detail = f"read back: {fetched.subject!r}"
+    finally:
+        if item is not None and item.id:
+            with rec.step(SA_DELETE, fatal=False, hints=_hints) as s:
+                item.delete()
+                s.detail = "deleted (hard delete)"
