@@ -76,6 +76,7 @@ class _Handler:
         rows = []
         for rcpt in envelope.rcpt_tos:
             elem = message_element(envelope.original_content or envelope.content)
+            it.mailbox_elem(elem, "Sender", envelope.mail_from.lower())  # the submitting user
             it.prepare_new(elem, now=now, is_read=False)
             inbox = store.distinguished_folder(rcpt, "inbox")
             rows.append(it.new_row(elem, rcpt, inbox))

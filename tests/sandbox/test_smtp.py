@@ -1,0 +1,72 @@
+"""SMTP submission: STARTTLS + AUTH, delivery into the sandbox Inbox (checked via EWS)."""
+
+import smtplib
+import ssl
+import uuid
+from email.message import EmailMessage
+
+import pytest
+
+
+def tls_context(info):
+    return ssl.create_default_context(cafile=info["ca_file"])
+
+
+def message(sender, rcpt, subject):
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, rcpt, subject
+    msg.set_content("Relay test body")
+    return msg
+
+
+@pytest.mark.parametrize("mechanism", ["LOGIN", "PLAIN"])
+def test_starttls_auth_and_delivery_to_inbox(info, new_mailbox, account_for, mechanism):
+    sender, rcpt = new_mailbox(), new_mailbox()
+    subject = f"relay test {uuid.uuid4().hex[:6]}"
+    with smtplib.SMTP(info["smtp_host"], info["smtp_port"], timeout=10) as smtp:
+        smtp.ehlo()
+        assert "starttls" in smtp.esmtp_features
+        assert "auth" not in smtp.esmtp_features  # AUTH only after STARTTLS
+        smtp.starttls(context=tls_context(info))
+        smtp.ehlo()
+        assert mechanism in smtp.esmtp_features["auth"].split()
+        smtp.user, smtp.password = sender["address"], sender["password"]
+        code, _ = smtp.auth(
+            mechanism,
+            getattr(smtp, f"auth_{mechanism.lower()}"),
+            initial_response_ok=mechanism == "PLAIN",
+        )
+        assert code == 235
+        refused = smtp.send_message(message(sender["address"], rcpt["address"], subject))
+        assert refused == {}
+    inbox = account_for(rcpt["address"]).inbox
+    [found] = list(inbox.filter(subject=subject))
+    assert found.body.strip() == "Relay test body"
+    assert found.sender.email_address == sender["address"]
+    assert found.is_read is False
+
+
+def test_wrong_password_is_535(info, new_mailbox):
+    me = new_mailbox()
+    with smtplib.SMTP(info["smtp_host"], info["smtp_port"], timeout=10) as smtp:
+        smtp.starttls(context=tls_context(info))
+        with pytest.raises(smtplib.SMTPAuthenticationError) as exc:
+            smtp.login(me["address"], "wrong-password")
+        assert exc.value.smtp_code == 535
+
+
+def test_unauthenticated_and_foreign_sender_are_refused(info, new_mailbox):
+    me, other = new_mailbox(), new_mailbox()
+    with smtplib.SMTP(info["smtp_host"], info["smtp_port"], timeout=10) as smtp:
+        smtp.starttls(context=tls_context(info))
+        smtp.ehlo()
+        code, _ = smtp.mail(me["address"])
+        assert code == 530
+    with smtplib.SMTP(info["smtp_host"], info["smtp_port"], timeout=10) as smtp:
+        smtp.starttls(context=tls_context(info))
+        smtp.login(me["address"], me["password"])
+        code, reply = smtp.mail(other["address"])
+        assert code == 550 and b"5.7.60" in reply
+        assert smtp.mail(me["address"])[0] == 250
+        code, _ = smtp.rcpt(f"nobody-{uuid.uuid4().hex[:6]}@{info['domain']}")
+        assert code == 550
