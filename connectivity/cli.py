@@ -160,15 +160,68 @@ def run_dns(args) -> ProbeResult:
     )  # fmt: skip
 
 
-def _http_probe(name: str) -> Callable:
-    def run(args) -> ProbeResult:
-        try:
-            from connectivity.probes import http_cli
-        except ImportError:
-            raise UsageError(f"the {name} probe is not available in this build")
-        return http_cli.run(name, args)
+def _need_mailbox(args) -> str:
+    if not args.mailbox:
+        raise UsageError("--mailbox is required for this probe")
+    return args.mailbox
 
-    return run
+
+def _url(args, path: str | None = None) -> str | None:
+    """--url, or https://HOST[:PORT]<path> built from --host/--port."""
+    if args.url:
+        return args.url
+    if args.host and path:
+        host = validate_host(args.host)
+        port = f":{args.port}" if args.port and args.port != 443 else ""
+        return f"https://{host}{port}{path}"
+    return None
+
+
+def run_ews(args) -> ProbeResult:
+    from connectivity.probes.ews import probe_ews
+
+    url = _url(args, "/EWS/Exchange.asmx")
+    if not url:
+        raise UsageError("ews needs --url or --host")
+    return probe_ews(
+        _need_mailbox(args), url=url, username=args.username,
+        password=secret_from_env(args.password_env, "password"),
+        token=secret_from_env(args.token_env, "token"), token_url=args.token_url,
+        client_id=args.client_id,
+        client_secret=secret_from_env(args.client_secret_env, "client-secret"),
+        tenant_id=args.tenant_id, impersonate=args.impersonate, ca_file=args.ca_file,
+        **_common(args),
+    )  # fmt: skip
+
+
+def run_autodiscover(args) -> ProbeResult:
+    from connectivity.probes.autodiscover import probe_autodiscover
+
+    return probe_autodiscover(
+        _need_mailbox(args), url=args.url, domain=args.domain or args.host,
+        username=args.username, password=secret_from_env(args.password_env, "password"),
+        token=secret_from_env(args.token_env, "token"), ca_file=args.ca_file,
+        nameserver=args.nameserver, dns_port=args.dns_port, **_common(args),
+    )  # fmt: skip
+
+
+def run_mapi(args) -> ProbeResult:
+    from connectivity.probes.mapi import probe_mapi
+
+    url = args.url
+    autodiscover_url = None
+    if not url:
+        autodiscover_url = _url(args, "/autodiscover/autodiscover.xml")
+        if not autodiscover_url:
+            raise UsageError("mapi needs --url (the emsmdb URL) or --host (for POX discovery)")
+    elif "/autodiscover/" in url.lower():
+        url, autodiscover_url = None, url
+    return probe_mapi(
+        _need_mailbox(args), url=url, autodiscover_url=autodiscover_url,
+        username=args.username or args.mailbox,
+        password=secret_from_env(args.password_env, "password"),
+        token=secret_from_env(args.token_env, "token"), ca_file=args.ca_file, **_common(args),
+    )  # fmt: skip
 
 
 RUNNERS: dict[str, Callable] = {
@@ -178,9 +231,9 @@ RUNNERS: dict[str, Callable] = {
     "tls": run_tls,
     "tcp": run_tcp,
     "dns": run_dns,
-    "ews": _http_probe("ews"),
-    "autodiscover": _http_probe("autodiscover"),
-    "mapi": _http_probe("mapi"),
+    "ews": run_ews,
+    "autodiscover": run_autodiscover,
+    "mapi": run_mapi,
 }
 
 

@@ -115,3 +115,53 @@ def test_password_on_argv_is_refused_and_not_echoed():
     assert proc.returncode == 2
     assert "--password-env" in proc.stderr
     assert "argv-secret-123" not in proc.stdout + proc.stderr
+
+
+def test_ews_cli_with_client_secret_from_env(sandbox):
+    mb1, mb2 = (m["address"] for m in sandbox["mailboxes"][:2])
+    proc = cli(
+        "ews", "--url", sandbox["ews_url"], "--mailbox", mb1, "--impersonate", mb2,
+        "--token-url", sandbox["token_url"], "--client-id", sandbox["app_client_id"],
+        "--client-secret-env", "APP_SECRET", "--ca-file", sandbox["ca_file"], "--json",
+        env={"APP_SECRET": sandbox["app_client_secret"]},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["probe"] == "ews" and data["ok"]
+    assert sandbox["app_client_secret"] not in proc.stdout + proc.stderr
+
+
+def test_autodiscover_and_mapi_cli(sandbox):
+    mb = sandbox["mailboxes"][0]
+    common = ["--mailbox", mb["address"], "--username", mb["address"], "--password-env", "MB_PW",
+              "--ca-file", sandbox["ca_file"], "--json"]  # fmt: skip
+    ok = cli("autodiscover", "--url", sandbox["autodiscover_pox_url"], *common,
+             env={"MB_PW": mb["password"]})  # fmt: skip
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert json.loads(ok.stdout)["probe"] == "autodiscover"
+    bad = cli("mapi", "--url", sandbox["mapi_url"], *common, env={"MB_PW": "wrong-pw-123"})
+    assert bad.returncode == 1
+    assert "wrong-pw-123" not in bad.stdout + bad.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ews", "--url", "https://127.0.0.1/EWS/Exchange.asmx"],  # no --mailbox
+        [
+            "ews",
+            "--url",
+            "http://127.0.0.1/EWS/Exchange.asmx",
+            "--mailbox",
+            "a@b.test",
+            "--username",
+            "a",
+        ],  # fmt: skip
+        ["mapi", "--mailbox", "a@b.test"],
+        ["ews", "--host", "x", "--mailbox", "a@b.test", "--client-secret", "s3"],
+    ],
+)
+def test_http_probe_usage_errors_exit_2(args):
+    proc = cli(*args, "--json")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "s3" not in proc.stderr.replace("--client-secret", "")
