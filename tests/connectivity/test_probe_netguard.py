@@ -149,3 +149,44 @@ def test_unresolvable_name_fails_with_hint():
     step = result.step("Resolve host")
     assert step.status == Status.FAIL and "cannot resolve" in step.detail
     assert "DNS" in step.hint
+
+
+def test_http_client_guard_refuses_metadata_for_requests(no_network):
+    import requests
+
+    def resolver(host, port):
+        return ["169.254.169.254"]
+
+    guard = netguard.guard_http_clients(resolver=resolver, timeout=1)
+    with guard, pytest.raises(requests.exceptions.ConnectionError) as info:
+        requests.get("http://metadata.test/latest/meta-data/", timeout=1)
+    assert "metadata" in str(info.value)
+    assert no_network == []
+
+
+def test_http_client_guard_uses_the_pinned_address(monkeypatch):
+    import requests
+
+    seen = []
+
+    def fake_connect_first(addresses, port, *, timeout, allow_link_local):
+        seen.append((list(addresses), port))
+        raise ConnectionRefusedError()
+
+    monkeypatch.setattr(netguard, "connect_first", fake_connect_first)
+
+    def resolver(host, port):
+        raise AssertionError("pinned host must not be resolved again")
+
+    guard = netguard.guard_http_clients({"ews.contoso.test": "127.0.0.1"}, resolver=resolver)
+    with guard, pytest.raises(requests.exceptions.ConnectionError):
+        requests.get("http://ews.contoso.test:8080/EWS/Exchange.asmx", timeout=1)
+    assert seen == [(["127.0.0.1"], 8080)]
+
+
+def test_http_client_guard_is_scoped_to_its_block(monkeypatch):
+    import urllib3.util.connection as u3
+
+    netguard._install_urllib3_hook()
+    assert u3.create_connection is netguard._guarded_create_connection
+    assert netguard._guard.get() is None  # outside a block: original behaviour

@@ -140,3 +140,26 @@ def test_bad_host_rejected_before_io(host):
 
     with pytest.raises(InvalidInput):
         probe_tls(host, 443)
+
+
+def test_tls_1_1_is_reported_as_a_warning(pki):
+    import ssl
+    import warnings
+
+    from probe_certs import server_context
+
+    ctx = server_context(pki.leaf("localhost"), pki.tmpdir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    with tls_server(ctx) as port:
+        result = probe_tls("localhost", port, ca_file=pki.ca_file, timeout=5)
+    step = result.step(VERSION)
+    if result.step("TLS handshake").status == Status.FAIL:
+        pytest.skip("this OpenSSL build cannot speak TLS 1.1 at all")
+    assert step.status == Status.WARN
+    assert step.detail.startswith("TLSv1.1 negotiated")
+    assert "TLS 1.2" in step.hint
+    assert result.ok  # a warning, not a failure
