@@ -85,3 +85,26 @@ def test_to_dict_shape():
     assert set(d["steps"][0]) == {"name", "status", "detail", "hint", "ms"}
     assert d["steps"][0]["status"] == "pass" and isinstance(d["steps"][0]["ms"], int)
     json.dumps(d)
+
+
+def test_connectivity_package_never_imports_django_or_portal():
+    import ast
+    import pathlib
+
+    import connectivity
+
+    root = pathlib.Path(connectivity.__file__).parent
+    offenders = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            offenders += [
+                f"{path.relative_to(root)}: {n}"
+                for n in names
+                if n.split(".")[0] in ("django", "portal")
+            ]
+    assert offenders == []
