@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "portal.audit",
     "portal.accounts",
     "portal.jobs",
+    "portal.tenants",
     "portal.core",
 ]
 

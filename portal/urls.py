@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("accounts/", include("portal.accounts.urls")),
     path("jobs/", include("portal.jobs.urls")),
+    path("tenants/", include("portal.tenants.urls")),
     path("audit/", include("portal.audit.urls")),
     path("", include("portal.core.urls")),
 ]

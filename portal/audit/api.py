@@ -108,3 +108,26 @@ def verify_chain(batch_size: int = 2000):
             previous_hash, previous_seq = event.hash, event.seq
             checked += 1
         last_seq = page[-1].seq
+
+
+def snapshot(instance, fields: list[str] | None = None) -> dict:
+    """A JSON-able copy of a model instance for before/after, secrets already censored."""
+    from portal.audit.censor import CENSOR
+
+    data = {}
+    for field in instance._meta.concrete_fields:
+        if fields is not None and field.name not in fields:
+            continue
+        value = getattr(instance, field.attname)
+        if getattr(field, "is_secret", False):
+            value = CENSOR if value else ""
+        elif value is not None and not isinstance(value, str | int | float | bool | list | dict):
+            value = str(value)
+        data[field.name] = value
+    return censor(data)
+
+
+def changes(before: dict, after: dict) -> tuple[dict, dict]:
+    """Only the keys that differ, for a compact before/after."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}

@@ -1,5 +1,8 @@
+import os
+
 from django.conf import settings
 from django.db import connection
+from kombu import Connection
 
 
 def database_status() -> tuple[bool, str]:
@@ -13,19 +16,19 @@ def database_status() -> tuple[bool, str]:
 
 
 def broker_status(timeout: float = 2.0) -> tuple[bool, str]:
-    from portal.celery import app
-
-    transport = settings.CELERY_BROKER_URL.split("://", 1)[0]
+    """Open a fresh broker connection (never Celery's pooled one) and report whether it works."""
+    url = settings.CELERY_BROKER_URL
+    transport = url.split("://", 1)[0]
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {}
+    if transport == "filesystem":
+        # This transport "connects" without touching disk; its queue folder is what matters.
+        folder = options.get("data_folder_out", "")
+        if not os.access(folder, os.W_OK):
+            return False, "filesystem: queue folder is not writable"
+        return True, transport
     try:
-        with app.connection_for_write() as conn:
+        with Connection(url, connect_timeout=timeout, transport_options=options) as conn:
             conn.ensure_connection(max_retries=1, timeout=timeout)
-            if transport == "filesystem":
-                # The transport "connects" without touching disk; check the queue folder.
-                options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
-                import os
-
-                if not os.access(options["data_folder_out"], os.W_OK):
-                    return False, "filesystem queue folder is not writable"
         return True, transport
     except Exception as exc:  # noqa: BLE001
         return False, f"{transport}: {type(exc).__name__}"

@@ -10,13 +10,6 @@ from portal.lib.htmx import render
 
 # Areas whose features are still to come: each page says so plainly and what to do meanwhile.
 UPCOMING_AREAS = {
-    "tenants": {
-        "title": _("Tenants"),
-        "lead": _(
-            "Exchange Online tenants and Exchange Server organizations: endpoints, cloud, and how "
-            "the portal authenticates to them."
-        ),
-    },
     "connectivity": {
         "title": _("Connectivity tests"),
         "lead": _(

@@ -34,6 +34,9 @@ def celery_worker_process(transactional_db, tmp_path):
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
     }
+    from portal.celery import app
+
+    app.control.purge()  # messages left by earlier tests would run against a flushed database
     log = (tmp_path / "worker.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo",
@@ -73,7 +76,7 @@ def test_job_runs_in_a_real_worker_with_the_actor_and_request_id(
     assert job.status == Job.Status.SUCCEEDED, job.message
     assert job.result["intact"] is True
     assert job.progress == 100 and job.started_at and job.finished_at
-    event = AuditEvent.objects.get(action="audit.verify")
+    event = AuditEvent.objects.get(action="audit.verify", job_id=str(job.pk))
     assert event.job_id == str(job.pk)
     assert event.actor_id == admin_user.pk
     assert event.actor_username == admin_user.username

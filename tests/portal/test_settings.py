@@ -57,7 +57,11 @@ def test_email_url():
 
 
 def _manage(*args, **extra_env):
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "FIELD_ENCRYPTION_KEYS"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     clean.update(extra_env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
