@@ -118,6 +118,8 @@ def snapshot(instance, fields: list[str] | None = None) -> dict:
     for field in instance._meta.concrete_fields:
         if fields is not None and field.name not in fields:
             continue
+        if getattr(field, "auto_now", False):
+            continue  # bookkeeping, not a change anyone made
         value = getattr(instance, field.attname)
         if getattr(field, "is_secret", False):
             value = CENSOR if value else ""

@@ -37,7 +37,7 @@ class Tenant(models.Model):
     )
     directory_id = models.CharField(
         _("tenant id"), max_length=80, blank=True,
-        help_text=_("Entra ID directory (tenant) id: a GUID or the initial .onmicrosoft.com domain."),
+        help_text=_("Entra ID directory (tenant) id: a GUID or the .onmicrosoft.com domain."),
     )  # fmt: skip
     accepted_domains = models.JSONField(_("accepted domains"), default=list, blank=True)
 
