@@ -22,6 +22,7 @@ from portal.lib.env import (
     env_str,
     parse_email_url,
 )
+from portal.accounts.sso_config import socialaccount_providers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -56,10 +57,16 @@ INSTALLED_APPS = [
     "django_htmx",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
+    "allauth.usersessions",
     "portal.audit",
     "portal.accounts",
     "portal.jobs",
     "portal.tenants",
+    "portal.runs",
     "portal.core",
 ]
 
@@ -77,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "portal.accounts.middleware.MFARequiredMiddleware",
     "portal.audit.middleware.AuditContextMiddleware",
 ]
 
@@ -122,7 +131,30 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-portal.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# One cache shared by every process (login rate limits, used TOTP codes): CACHE_URL names
+# Redis (redis://host:6379/1) or a directory (file:///path); the embedded default is a
+# file-system cache under var/.
+CACHE_URL = env_secret("CACHE_URL")
+if CACHE_URL and CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+elif CACHE_URL and CACHE_URL.startswith("file://"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": CACHE_URL.removeprefix("file://"),
+        }
+    }
+elif CACHE_URL in (None, ""):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+else:
+    raise ImproperlyConfigured("CACHE_URL must start with redis://, rediss:// or file://")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -140,13 +172,48 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "core:dashboard"
 
-# django-allauth: no open sign-up; accounts come from an Admin or `manage.py createadmin`.
+# django-allauth: no open sign-up; accounts come from an Admin's invitation,
+# `manage.py createadmin`, or single sign-on from an allowed tenant with a mapped role.
 ACCOUNT_ADAPTER = "portal.accounts.adapter.PortalAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("REAUTHENTICATION_TIMEOUT", 300, minimum=30)
+ACCOUNT_REAUTHENTICATION_METHODS = ("password", "mfa")
+ACCOUNT_RATE_LIMITS = {
+    "login": env_str("RATE_LIMIT_LOGIN", "30/m/ip"),
+    "login_failed": env_str("RATE_LIMIT_LOGIN_FAILED", "10/m/ip,5/5m/key"),
+    "reauthenticate": "10/m/user",
+    "change_password": "5/m/user",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "signup": "20/m/ip",
+}
+# Rate limits and user sessions see the audit log's client IP: the account adapter's
+# get_client_ip() is portal.lib.net.client_ip (TRUSTED_PROXY_COUNT below).
+SOCIALACCOUNT_ADAPTER = "portal.accounts.sso.PortalSocialAccountAdapter"
+SOCIALACCOUNT_ONLY = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_REQUIRED = False
+SOCIALACCOUNT_QUERY_EMAIL = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
+SOCIALACCOUNT_PROVIDERS = socialaccount_providers()
+MFA_ADAPTER = "portal.accounts.mfa.PortalMFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = env_str("SITE_NAME", "Exchange Interop Portal")
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+MFA_RECOVERY_CODE_COUNT = 10
+USERSESSIONS_TRACK_ACTIVITY = True
+INVITATION_DAYS = env_int("INVITATION_DAYS", 3, minimum=1)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ru", _("Russian"))]
@@ -249,7 +316,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600, minimum=10)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "dispatch-due-connectivity-tests": {
+        "task": "runs.dispatch_due",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+}
+
+# Connectivity probes: per-operation timeout, "test everything" concurrency, and whether probes
+# may reach link-local / cloud-metadata addresses (refused unless this is true).
+PROBE_TIMEOUT = float(env_int("PROBE_TIMEOUT", 10, minimum=1))
+CONNECTIVITY_CONCURRENCY = env_int("CONNECTIVITY_CONCURRENCY", 8, minimum=1)
+PROBE_ALLOW_LINK_LOCAL = env_bool("PROBE_ALLOW_LINK_LOCAL", False)
 
 LOGGING = {
     "version": 1,

@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("portal.accounts.urls")),
     path("jobs/", include("portal.jobs.urls")),
     path("tenants/", include("portal.tenants.urls")),
+    path("connectivity/", include("portal.runs.urls")),
     path("audit/", include("portal.audit.urls")),
     path("", include("portal.core.urls")),
 ]

@@ -1,6 +1,13 @@
 """Personas and database helpers shared by every test."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
@@ -9,16 +16,31 @@ from portal.accounts.roles import set_role
 from portal.audit import db_guard
 from portal.lib.access import Role
 
+ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "correct-horse-battery-staple-42"
 PERSONAS = {"admin": Role.ADMIN, "operator": Role.OPERATOR, "viewer": Role.VIEWER}
 
 
-def make_user(username: str, role: Role):
+def make_user(username: str, role: Role, *, mfa: bool | None = None):
+    """A local account; Admins get a TOTP authenticator (they must have one to use the portal)."""
     user = get_user_model().objects.create_user(
         username=username, email=f"{username}@example.test", password=PASSWORD
     )
     set_role(user, role)
+    if mfa if mfa is not None else role >= Role.ADMIN:
+        from tests.accounts.helpers import enrol_totp
+
+        user.totp_secret = enrol_totp(user)
     return user
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and used TOTP codes live in the shared cache: start each test clean."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
 
 
 @pytest.fixture
@@ -83,3 +105,60 @@ def _audit_guard_allows_flush(request):
     db_guard.install(connection)
     yield
     db_guard.uninstall(connection)
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = quote(db["USER"] or "")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"])
+    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path):
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+    }
+    from portal.celery import app
+
+    app.control.purge()  # messages left by earlier tests would run against a flushed database
+    log = (tmp_path / "worker.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo",
+         "--without-mingle", "--without-gossip", "--loglevel=INFO",
+         f"--hostname=test-{os.getpid()}@%h"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox_exchange(tmp_path_factory):
+    """One in-process Sandbox Exchange for the portal's tests (EWS, Autodiscover, MAPI, SMTP)."""
+    from connectivity.sandbox import SandboxServer
+
+    with SandboxServer(tmp_path_factory.mktemp("portal-sandbox"), seed_mailboxes=3) as server:
+        yield server
+
+
+@pytest.fixture
+def eager_celery():
+    """Run tasks in-process (the real-worker path is covered by test_celery_worker)."""
+    from portal.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield app
+    app.conf.task_always_eager = False
+    app.conf.task_eager_propagates = False

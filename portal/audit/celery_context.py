@@ -16,8 +16,13 @@ def _attach_context(headers=None, **kwargs):
 
 @task_prerun.connect
 def _restore_context(task_id=None, task=None, **kwargs):
-    data = getattr(task.request, HEADER, None) if task is not None else None
-    ctx = context.AuditContext.from_headers(data).with_job(task_id or "")
+    data = None
+    if task is not None:
+        # A worker exposes message headers as request attributes; eager runs keep them in .headers.
+        data = getattr(task.request, HEADER, None) or (task.request.headers or {}).get(HEADER)
+    # No header means the task runs in-process (eager): the caller's context is already ours.
+    base = context.AuditContext.from_headers(data) if data else context.current()
+    ctx = base.with_job(task_id or "")
     _tokens[task_id] = context.activate(ctx)
 
 

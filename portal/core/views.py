@@ -10,13 +10,6 @@ from portal.lib.htmx import render
 
 # Areas whose features are still to come: each page says so plainly and what to do meanwhile.
 UPCOMING_AREAS = {
-    "connectivity": {
-        "title": _("Connectivity tests"),
-        "lead": _(
-            "SMTP, POP3, IMAP4, EWS, Autodiscover and MAPI over HTTP tested step by step — "
-            "scheduled, with history."
-        ),
-    },
     "grants": {
         "title": _("Application permission grants"),
         "lead": _(

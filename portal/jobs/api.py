@@ -4,6 +4,7 @@ from django.db import transaction
 
 from portal.audit import context
 from portal.audit.api import record
+from portal.audit.celery_context import HEADER
 from portal.jobs.models import Job
 
 
@@ -23,7 +24,9 @@ def start_job(task, *, kind: str, label: str, kwargs: dict, tenant=None) -> Job:
     )
     job_id = str(job.pk)
     record("job.start", target=job, tenant=tenant, after={"kind": kind, "kwargs": kwargs})
-    transaction.on_commit(lambda: task.apply_async(kwargs=kwargs, task_id=job_id))
+    # The context is captured now: the commit may happen after the request has finished.
+    headers = {HEADER: ctx.as_headers()}
+    transaction.on_commit(lambda: task.apply_async(kwargs=kwargs, task_id=job_id, headers=headers))
     return job
 
 

@@ -1,56 +1,9 @@
 """A real `celery worker` process runs a job started from a request, keeping who started it."""
 
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
-from urllib.parse import quote
-
-import pytest
-from django.conf import settings
-from django.db import connection
 
 from portal.audit.models import AuditEvent
 from portal.jobs.models import Job
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = quote(db["USER"] or "")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"])
-    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-@pytest.fixture
-def celery_worker_process(transactional_db, tmp_path):
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-    }
-    from portal.celery import app
-
-    app.control.purge()  # messages left by earlier tests would run against a flushed database
-    log = (tmp_path / "worker.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo",
-         "--without-mingle", "--without-gossip", "--loglevel=INFO",
-         f"--hostname=test-{os.getpid()}@%h"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
 
 
 def _wait_for(predicate, timeout=60.0):

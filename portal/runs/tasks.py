@@ -1,0 +1,116 @@
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from portal.audit import context
+from portal.audit.api import record
+from portal.jobs.api import set_progress
+from portal.lib.crypto import decrypt
+from portal.runs import runner
+from portal.runs.models import TENANT_PROBES, ProbeRun, RunStatus, Schedule
+from portal.tenants.models import Tenant
+
+
+@shared_task(name="runs.run_probe")
+def run_probe_task(run_id: int, sealed_password: str | None = None) -> dict:
+    run = ProbeRun.objects.select_related("tenant").get(pk=run_id)
+    run = runner.execute(run, decrypt(sealed_password) if sealed_password else None)
+    record(
+        "connectivity.run",
+        target=run,
+        tenant=run.tenant,
+        after={"probe": run.probe, "target": run.target, "status": run.status},
+        result="success" if run.status != RunStatus.ERROR else "error",
+    )
+    if run.schedule_id:
+        _notify_on_change(run)
+    return {"run": run.pk, "status": run.status}
+
+
+def _notify_on_change(run: ProbeRun) -> None:
+    with transaction.atomic():
+        schedule = Schedule.objects.select_for_update().get(pk=run.schedule_id)
+        previous = schedule.last_status
+        schedule.last_status = run.status
+        schedule.save(update_fields=["last_status"])
+    if not previous or previous == run.status or not schedule.notify_emails:
+        return
+    url = f"{settings.SITE_URL.rstrip('/')}/connectivity/runs/{run.pk}/"
+    subject = f"[{run.tenant}] {run.get_probe_display()}: {previous} → {run.status}"
+    failed = [s for s in run.steps if s.get("status") == "fail"]
+    lines = [f"{s['name']}: {s['detail']}\n  {s.get('hint', '')}" for s in failed]
+    body = "\n".join([subject, "", *lines, "", url])
+    send_mail(subject, body, None, schedule.notify_emails, fail_silently=False)
+    record(
+        "connectivity.notify",
+        target=schedule,
+        tenant=run.tenant,
+        after={"from": previous, "to": run.status, "recipients": schedule.notify_emails},
+    )
+
+
+@shared_task(name="runs.dispatch_due")
+def dispatch_due_schedules() -> dict:
+    """Start a run for every enabled schedule that is due (Celery beat calls this every minute)."""
+    now = timezone.now()
+    started = []
+    with transaction.atomic():
+        due = list(
+            Schedule.objects.select_for_update(skip_locked=True)
+            .filter(enabled=True, next_due__lte=now)
+            .select_related("tenant")
+        )
+        for schedule in due:
+            run = ProbeRun.objects.create(
+                tenant=schedule.tenant, probe=schedule.probe, schedule=schedule
+            )
+            schedule.next_due = now + timezone.timedelta(minutes=schedule.interval_minutes)
+            schedule.save(update_fields=["next_due"])
+            started.append(run.pk)
+    for run_id in started:
+        run_probe_task.delay(run_id)
+    return {"started": len(started)}
+
+
+@shared_task(name="runs.run_everything")
+def run_everything_task(tenant_ids: list[int] | None = None) -> dict:
+    """Every probe for every tenant, concurrently, never more than the configured bound at once."""
+    tenants = Tenant.objects.all()
+    if tenant_ids:
+        tenants = tenants.filter(pk__in=tenant_ids)
+    job_id = context.current().job_id
+    actor_id = context.current().actor_id
+    runs = [
+        ProbeRun.objects.create(tenant=tenant, probe=probe, started_by_id=actor_id,
+                                job_id=job_id or None)
+        for tenant in tenants
+        for probe in TENANT_PROBES
+    ]  # fmt: skip
+    ctx = context.current()
+
+    def work(run):
+        token = context.activate(ctx)  # threads do not inherit the audit context
+        try:
+            return runner.execute(ProbeRun.objects.select_related("tenant").get(pk=run.pk))
+        finally:
+            context.deactivate(token)
+            close_old_connections()
+
+    counts = {}
+    with ThreadPoolExecutor(max_workers=settings.CONNECTIVITY_CONCURRENCY) as pool:
+        futures = [pool.submit(work, run) for run in runs]
+        for done, future in enumerate(as_completed(futures), start=1):
+            status = future.result().status
+            counts[status] = counts.get(status, 0) + 1
+            if job_id:
+                set_progress(job_id, done * 100 // max(len(runs), 1), f"{done}/{len(runs)} done")
+    record(
+        "connectivity.run_everything",
+        target={"type": "runs.batch", "id": job_id, "label": f"{len(runs)} runs"},
+        after={"runs": len(runs), "statuses": counts},
+    )
+    return {"runs": len(runs), "statuses": counts}

@@ -1,0 +1,190 @@
+from django.contrib import messages
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal.audit.api import record, snapshot
+from portal.jobs.api import start_job
+from portal.lib.access import Role, get_object_for_user, requires
+from portal.lib.crypto import encrypt
+from portal.lib.htmx import render
+from portal.runs.forms import AdhocForm, ScheduleForm
+from portal.runs.models import TENANT_PROBES, Probe, ProbeRun, RunStatus, Schedule
+from portal.runs.tasks import run_everything_task, run_probe_task
+from portal.runs.timeline import timeline
+from portal.tenants.models import Tenant
+
+HISTORY_SIZE = 100
+CERT_WARN_DAYS = 30
+
+
+def latest_runs(tenants=None):
+    """The newest run of every (tenant, probe) pair, in two queries whatever the row count."""
+    newest = ProbeRun.objects.filter(tenant__isnull=False)
+    if tenants is not None:
+        newest = newest.filter(tenant__in=tenants)
+    ids = newest.values("tenant", "probe").annotate(last=Max("id")).values("last")
+    return ProbeRun.objects.filter(id__in=ids).select_related("tenant")
+
+
+def _start_run(request, run: ProbeRun, sealed_password=None):
+    job = start_job(
+        run_probe_task, kind="connectivity.run", label=f"{run.get_probe_display()} · "
+        f"{run.tenant or run.params.get('host', '')}",
+        kwargs={"run_id": run.pk, "sealed_password": sealed_password}, tenant=run.tenant,
+    )  # fmt: skip
+    ProbeRun.objects.filter(pk=run.pk).update(job=job)
+    # The job's kwargs hold only the sealed (encrypted) password, and audit censors it anyway.
+    return redirect("connectivity:run", run_id=run.pk)
+
+
+@requires()
+@require_GET
+def overview(request):
+    tenants = list(Tenant.objects.all())
+    grid = {(r.tenant_id, r.probe): r for r in latest_runs()}
+    rows = [
+        {"tenant": t, "cells": [(p, grid.get((t.pk, p.value))) for p in TENANT_PROBES]}
+        for t in tenants
+    ]
+    recent = ProbeRun.objects.select_related("tenant", "started_by")[:20]
+    schedules = Schedule.objects.select_related("tenant")
+    return render(request, "runs/overview.html", {
+        "rows": rows, "probes": TENANT_PROBES, "recent": recent, "schedules": schedules,
+    })  # fmt: skip
+
+
+@requires()
+@require_GET
+def tiles(request):
+    """Dashboard tiles: failing tests and certificates close to expiry."""
+    latest = list(latest_runs())
+    failing = [r for r in latest if r.status in {RunStatus.FAIL, RunStatus.ERROR}]
+    expiring = sorted(
+        (r for r in latest if r.cert_days_left is not None and r.cert_days_left < CERT_WARN_DAYS),
+        key=lambda r: r.cert_days_left,
+    )
+    return render(request, "runs/tiles.html", {
+        "failing": failing, "expiring": expiring, "latest_count": len(latest),
+        "cert_warn_days": CERT_WARN_DAYS,
+    })  # fmt: skip
+
+
+@requires()
+@require_GET
+def tenant_panel(request, pk):
+    tenant = get_object_for_user(Tenant.objects.all(), request.user, pk=pk)
+    grid = {r.probe: r for r in latest_runs([tenant])}
+    schedules = {s.probe: s for s in tenant.schedules.all()}
+    rows = [{"probe": p, "last": grid.get(p.value), "schedule": schedules.get(p.value)}
+            for p in TENANT_PROBES]  # fmt: skip
+    return render(request, "runs/tenant_panel.html", {
+        "tenant": tenant, "rows": rows, "schedule_form": ScheduleForm(),
+    })  # fmt: skip
+
+
+@requires(read=Role.OPERATOR, change=Role.OPERATOR)
+@require_POST
+def run_tenant_probe(request, pk):
+    tenant = get_object_for_user(Tenant.objects.all(), request.user, Role.OPERATOR, pk=pk)
+    probe = request.POST.get("probe", "")
+    if probe not in {p.value for p in TENANT_PROBES}:
+        messages.error(request, _("Choose one of the listed tests."))
+        return redirect("tenants:detail", pk=tenant.pk)
+    run = ProbeRun.objects.create(tenant=tenant, probe=probe, started_by=request.user)
+    return _start_run(request, run)
+
+
+@requires()
+@require_GET
+def run_detail(request, run_id):
+    run = get_object_for_user(
+        ProbeRun.objects.select_related("tenant", "started_by", "schedule"), request.user,
+        pk=run_id,
+    )  # fmt: skip
+    return render(request, "runs/run.html", {"run": run}, partial="live")
+
+
+@requires()
+@require_GET
+def history(request, pk, probe):
+    tenant = get_object_for_user(Tenant.objects.all(), request.user, pk=pk)
+    if probe not in Probe.values:
+        raise Http404
+    runs = list(
+        ProbeRun.objects.filter(tenant=tenant, probe=probe).select_related(
+            "started_by", "schedule"
+        )[:HISTORY_SIZE]
+    )
+    return render(request, "runs/history.html", {
+        "tenant": tenant, "probe": Probe(probe), "runs": runs, "timeline": timeline(runs),
+    })  # fmt: skip
+
+
+@requires(read=Role.OPERATOR, change=Role.OPERATOR)
+@require_http_methods(["GET", "POST"])
+def adhoc(request):
+    form = AdhocForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        run = ProbeRun.objects.create(
+            probe=form.cleaned_data["probe"], params=form.params(), started_by=request.user,
+            target=form.cleaned_data["host"],
+        )  # fmt: skip
+        password = form.cleaned_data.get("password")
+        return _start_run(request, run, encrypt(password) if password else None)
+    return render(request, "runs/adhoc.html", {"form": form})
+
+
+@requires(read=Role.OPERATOR, change=Role.OPERATOR)
+@require_POST
+def run_everything(request):
+    job = start_job(
+        run_everything_task, kind="connectivity.everything",
+        label=_("Test everything for every tenant"), kwargs={"tenant_ids": None},
+    )  # fmt: skip
+    messages.success(request, _("All tests started for every tenant."))
+    return redirect("jobs:detail", job_id=job.pk)
+
+
+@requires(read=Role.OPERATOR, change=Role.OPERATOR)
+@require_POST
+def schedule_save(request, pk):
+    tenant = get_object_for_user(Tenant.objects.all(), request.user, Role.OPERATOR, pk=pk)
+    existing = tenant.schedules.filter(probe=request.POST.get("probe")).first()
+    form = ScheduleForm(request.POST, instance=existing)
+    if not form.is_valid() or form.cleaned_data["probe"] not in TENANT_PROBES:
+        errors = "; ".join(e for errs in form.errors.values() for e in errs) or _("Invalid test.")
+        messages.error(request, _("Schedule not saved: %(errors)s") % {"errors": errors})
+        return redirect("tenants:detail", pk=tenant.pk)
+    before = snapshot(existing) if existing else None
+    schedule = form.save(commit=False)
+    schedule.tenant = tenant
+    schedule.notify_emails = form.cleaned_data["notify_text"]
+    if existing is None or "interval_minutes" in form.changed_data:
+        schedule.next_due = timezone.now()
+    try:
+        with transaction.atomic():
+            schedule.save()
+            record("schedule.update" if existing else "schedule.create", target=schedule,
+                   tenant=tenant, before=before, after=snapshot(schedule))  # fmt: skip
+    except IntegrityError:
+        messages.error(request, _("This test already has a schedule."))
+        return redirect("tenants:detail", pk=tenant.pk)
+    messages.success(request, _("Schedule saved: %(s)s") % {"s": schedule})
+    return redirect("tenants:detail", pk=tenant.pk)
+
+
+@requires(read=Role.OPERATOR, change=Role.OPERATOR)
+@require_POST
+def schedule_delete(request, schedule_id):
+    schedule = get_object_or_404(Schedule.objects.select_related("tenant"), pk=schedule_id)
+    tenant = schedule.tenant
+    with transaction.atomic():
+        record("schedule.delete", target=schedule, tenant=tenant, before=snapshot(schedule))
+        schedule.delete()
+    messages.success(request, _("Schedule removed."))
+    return redirect("tenants:detail", pk=tenant.pk)
