@@ -186,8 +186,8 @@ def test_schedule_validation(operator_client, basic_smtp_tenant):
 
 
 def test_test_everything_respects_the_concurrency_bound(
-    transactional_db, operator_client, sandbox_tenant, basic_smtp_tenant, sandbox_exchange, settings,
-    eager_celery, django_capture_on_commit_callbacks,
+    transactional_db, operator_client, sandbox_tenant, basic_smtp_tenant, sandbox_exchange,
+    settings, eager_celery, django_capture_on_commit_callbacks,
 ):  # fmt: skip
     settings.CONNECTIVITY_CONCURRENCY = 3
     admin = sandbox_exchange.admin_client()
