@@ -1,0 +1,55 @@
+"""Register the bundled sandbox Exchange as a tenant, so every feature can be tried offline."""
+
+from pathlib import Path
+
+from django.db import transaction
+
+from portal.audit.api import changes, record, snapshot
+from portal.tenants.models import Tenant
+
+SANDBOX_NAME = "Sandbox"
+
+
+def sandbox_tenant_fields(info: dict) -> dict:
+    """Tenant fields for a running sandbox, from the JSON line it prints on start."""
+    return {
+        "kind": Tenant.Kind.ONLINE,
+        "cloud": Tenant.Cloud.CUSTOM,
+        "directory_id": info["tenant_id"],
+        "accepted_domains": [info["domain"]],
+        "ews_url": info["ews_url"],
+        "autodiscover_url": info["autodiscover_pox_url"],
+        "mapi_url": info["mapi_url"],
+        "token_url": info["token_url"],
+        "smtp_host": info["smtp_host"],
+        "smtp_port": info["smtp_port"],
+        "smtp_security": Tenant.Security.STARTTLS,
+        "auth_method": Tenant.Auth.OAUTH_SECRET,
+        "client_id": info["app_client_id"],
+        "client_secret": info["app_client_secret"],
+        "test_mailbox": info["mailboxes"][0]["address"],
+        "tls_verify": True,
+        "ca_bundle": Path(info["ca_file"]).read_text(),
+    }
+
+
+@transaction.atomic
+def register_sandbox_tenant(info: dict, name: str = SANDBOX_NAME) -> tuple[Tenant, bool]:
+    """Create the sandbox tenant, or bring it up to date; audited either way (if anything changed)."""
+    fields = sandbox_tenant_fields(info)
+    tenant = Tenant.objects.select_for_update().filter(name=name).first()
+    if tenant is None:
+        tenant = Tenant.objects.create(name=name, **fields)
+        record("tenant.create", target=tenant, tenant=tenant, after=snapshot(tenant))
+        return tenant, True
+    before = snapshot(tenant)
+    secret_changed = tenant.client_secret != fields["client_secret"]
+    for key, value in fields.items():
+        setattr(tenant, key, value)
+    tenant.save()
+    old, new = changes(before, snapshot(tenant))
+    if secret_changed:
+        old["client_secret"], new["client_secret"] = "********", "******** (replaced)"
+    if new:
+        record("tenant.update", target=tenant, tenant=tenant, before=old, after=new)
+    return tenant, False
