@@ -35,7 +35,7 @@ def sandbox_tenant_fields(info: dict) -> dict:
 
 @transaction.atomic
 def register_sandbox_tenant(info: dict, name: str = SANDBOX_NAME) -> tuple[Tenant, bool]:
-    """Create the sandbox tenant, or bring it up to date; audited either way (if anything changed)."""
+    """Create the sandbox tenant or bring it up to date; audited when anything changed."""
     fields = sandbox_tenant_fields(info)
     tenant = Tenant.objects.select_for_update().filter(name=name).first()
     if tenant is None:

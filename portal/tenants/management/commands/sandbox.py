@@ -52,24 +52,41 @@ class Command(BaseCommand):
             info = server.info
             tenant, created = register_sandbox_tenant(info)
             if opts["json"]:
-                public = {k: v for k, v in info.items() if "secret" not in k and k != "admin_token"}
-                self.stdout.write(json.dumps({**public, "tenant_id_in_portal": tenant.pk}))
+                self.stdout.write(json.dumps({**_public(info), "tenant_id_in_portal": tenant.pk}))
             else:
-                verb = "Registered" if created else "Updated"
-                self.stdout.write(self.style.SUCCESS(f"Sandbox Exchange is running. {verb} the "
-                                                     f"tenant 'Sandbox' (id {tenant.pk})."))  # fmt: skip
-                rows = [("EWS", info["ews_url"]), ("Autodiscover", info["autodiscover_pox_url"]),
-                        ("MAPI over HTTP", info["mapi_url"]), ("OAuth token", info["token_url"]),
-                        ("SMTP (STARTTLS)", f"{info['smtp_host']}:{info['smtp_port']}"),
-                        ("CA certificate", info["ca_file"]), ("Domain", info["domain"])]  # fmt: skip
-                for label, value in rows:
-                    self.stdout.write(f"  {label:<16} {value}")
-                self.stdout.write("  Mailboxes:")
-                for mailbox in info["mailboxes"]:
-                    self.stdout.write(f"    {mailbox['address']}")
-                self.stdout.write("Passwords and the application secret are in the tenant's "
-                                  "encrypted settings, not printed. Ctrl-C stops the sandbox.")  # fmt: skip
+                self._describe(info, tenant, created)
             self.stdout.flush()
             stop.wait()
         finally:
             server.stop()
+
+    def _describe(self, info, tenant, created):
+        verb = "Registered" if created else "Updated"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Sandbox Exchange is running. {verb} tenant 'Sandbox' ({tenant.pk})."
+            )
+        )
+        rows = [
+            ("EWS", info["ews_url"]),
+            ("Autodiscover", info["autodiscover_pox_url"]),
+            ("MAPI over HTTP", info["mapi_url"]),
+            ("OAuth token", info["token_url"]),
+            ("SMTP (STARTTLS)", f"{info['smtp_host']}:{info['smtp_port']}"),
+            ("CA certificate", info["ca_file"]),
+            ("Domain", info["domain"]),
+        ]
+        for label, value in rows:
+            self.stdout.write(f"  {label:<16} {value}")
+        self.stdout.write("  Mailboxes: " + ", ".join(m["address"] for m in info["mailboxes"]))
+        self.stdout.write(
+            "Secrets stay in the tenant's encrypted settings, not on screen. Ctrl-C stops it."
+        )
+
+
+def _public(info: dict) -> dict:
+    """The startup facts without credentials."""
+    hidden = {"admin_token", "mailboxes"}
+    public = {k: v for k, v in info.items() if "secret" not in k and k not in hidden}
+    public["mailboxes"] = [m["address"] for m in info["mailboxes"]]
+    return public
