@@ -20,11 +20,11 @@ def test_live_run_streams_steps(page, operator_user, sandbox_exchange, celery_wo
         page.wait_for_url("**/connectivity/runs/*/")
         live = page.locator("#run-live")
         # While the worker is still running, some steps are already on the page.
-        page.wait_for_function(
-            "() => { const el = document.querySelector('#run-live');"
-            " return el && el.hasAttribute('hx-trigger') && el.querySelectorAll('.step-name').length > 0; }",
-            timeout=60_000,
+        still_running_with_steps = (
+            "() => { const el = document.querySelector('#run-live'); return el &&"
+            " el.hasAttribute('hx-trigger') && el.querySelectorAll('.step-name').length > 0; }"
         )
+        page.wait_for_function(still_running_with_steps, timeout=60_000)
         partial_steps = live.locator(".step-name").count()
         page.wait_for_function(
             "() => !document.querySelector('#run-live').hasAttribute('hx-trigger')", timeout=90_000
