@@ -49,7 +49,7 @@ def sandbox():
     try:
         line = proc.stdout.readline()
         if not line:
-            pytest.skip("the sandbox did not start")
+            pytest.fail("the sandbox did not start")
         yield json.loads(line)
     finally:
         proc.terminate()
