@@ -89,7 +89,9 @@ class CABundleAdapter(requests.adapters.HTTPAdapter):
         return cls._bundles.get(_host_key(url))
 
     def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
-        if verify is not False:
+        if not verification_enabled():
+            verify = False  # an administrator turned verification off for this target
+        elif verify is not False:
             verify = self.bundle_for(request.url) or verify
         return super().send(
             request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
@@ -134,6 +136,8 @@ def fetch_token(
     else:
         form["grant_type"] = "client_credentials"
     verify: str | bool = ca_file or CABundleAdapter.bundle_for(token_url) or True
+    if not verification_enabled():
+        verify = False
     resp = requests.post(
         token_url, data=form, timeout=timeout, verify=verify, headers={"Accept": "application/json"}
     )
@@ -239,7 +243,9 @@ def build_account(
     header + X-AnchorMailbox) and False (delegate access) otherwise. `ca_file` is trusted for
     the EWS / Autodiscover / token hosts only. `timeout` applies to every HTTP request;
     `retry_policy` defaults to FailFast (pass ``FaultTolerance(max_wait=...)`` for jobs).
-    `max_connections` caps parallel HTTP sessions (exchangelib's default is 1).
+    `max_connections` caps parallel HTTP sessions (exchangelib's default is 1). Note: with
+    exchangelib 5.6.0, max_connections > 1 combined with ErrorServerBusy back-off can deadlock
+    in ``Protocol.decrease_poolsize``; prefer one account (own credentials) per worker.
     """
     retry_policy = retry_policy or FailFast()
     is_oauth = isinstance(credentials, BaseOAuth2Credentials)

@@ -56,27 +56,34 @@ def test_over_the_cap_answers_server_busy_with_backoff(info, restore_policies, n
 def test_fault_tolerance_recovers_from_server_busy(info, restore_policies, new_mailbox):
     admin = restore_policies
     address = new_mailbox()["address"]
-    # Two applications: throttling is per application, and exchangelib shares one protocol
-    # (and retry policy) between accounts with equal credentials.
-    apps = [admin.create_app(f"throttle-{i}", scope="all") for i in range(2)]
-    creds = [
-        ews.oauth_credentials(info["token_url"], a["client_id"], a["client_secret"]) for a in apps
-    ]
-    common = {"ews_url": info["ews_url"], "ca_file": info["ca_file"], "max_connections": 3}
-    fail_fast = ews.build_account(address, creds[0], **common)
-    tolerant = ews.build_account(
-        address, creds[1], retry_policy=FaultTolerance(max_wait=30), **common
-    )
-    fail_fast.inbox  # noqa: B018 - warm up (version + folder) before throttling
-    tolerant.inbox  # noqa: B018
+    app = admin.create_app("throttled-workers", scope="all")
+
+    def worker_account(policy=None):
+        # One account per worker, each with its own cached token: exchangelib keys its
+        # protocol (one HTTP session by default) on the credentials, so the workers really run
+        # in parallel while the sandbox counts them against one application.
+        token = ews.fetch_token(
+            info["token_url"], app["client_id"], app["client_secret"], ca_file=info["ca_file"]
+        )
+        creds = ews.oauth_credentials(
+            info["token_url"], app["client_id"], app["client_secret"], token=token
+        )
+        acc = ews.build_account(
+            address, creds, ews_url=info["ews_url"], ca_file=info["ca_file"], retry_policy=policy
+        )
+        acc.inbox  # noqa: B018 - warm up (version + folder) before throttling
+        return acc
+
+    fail_fast = [worker_account() for _ in range(3)]
+    tolerant = [worker_account(FaultTolerance(max_wait=30)) for _ in range(3)]
     before = admin.state()["stats"]["throttled"]
     admin.set_knobs(max_concurrency=1, latency_ms=300, backoff_ms=200)
 
-    errors = parallel(3, lambda i: fail_fast.inbox.all().count())
+    errors = parallel(3, lambda i: fail_fast[i].inbox.all().count())
     assert any(isinstance(e, ErrorServerBusy) for e in errors), errors
 
     started = time.monotonic()
-    counts = parallel(3, lambda i: tolerant.inbox.all().count())
+    counts = parallel(3, lambda i: tolerant[i].inbox.all().count())
     assert counts == [0, 0, 0], counts
     assert time.monotonic() - started < 20
     assert admin.state()["stats"]["throttled"] > before + 2
