@@ -37,6 +37,8 @@ from exchangelib.autodiscover import AutodiscoverProtocol, autodiscover_cache
 from exchangelib.credentials import BaseCredentials, BaseOAuth2Credentials
 from exchangelib.protocol import BaseProtocol, RetryPolicy
 
+from connectivity.tlspolicy import verification_enabled
+
 EXO_SCOPE = "https://outlook.office365.com/.default"
 DEFAULT_TIMEOUT = 30.0
 
@@ -83,6 +85,12 @@ class CABundleAdapter(requests.adapters.HTTPAdapter):
     def register(cls, url: str, ca_file: str) -> None:
         with cls._lock:
             cls._bundles[_host_key(url)] = str(ca_file)
+
+    @classmethod
+    def forget(cls, url: str) -> None:
+        """Stop trusting a registered bundle for the host:port of ``url``."""
+        with cls._lock:
+            cls._bundles.pop(_host_key(url), None)
 
     @classmethod
     def bundle_for(cls, url: str) -> str | None:

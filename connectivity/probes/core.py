@@ -95,6 +95,15 @@ class StepFailed(Exception):  # noqa: N818 - reads naturally as ``raise StepFail
         self.hint = hint
 
 
+class StepWarned(Exception):  # noqa: N818
+    """End a step as a warning (used where a check is reported but not enforced)."""
+
+    def __init__(self, detail: str, hint: str = "") -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.hint = hint
+
+
 class StepSkipped(Exception):  # noqa: N818
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -237,6 +246,8 @@ class Recorder:
             yield handle
         except StepSkipped as exc:
             step.status, step.detail = Status.SKIP, exc.detail
+        except StepWarned as exc:
+            step.status, step.detail, step.hint = Status.WARN, exc.detail, exc.hint
         except StepFailed as exc:
             step.status, step.detail, step.hint = Status.FAIL, exc.detail, exc.hint
             failed = True

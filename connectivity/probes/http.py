@@ -50,7 +50,11 @@ def auth_header(username: str | None, password: str | None, token: str | None) -
 
 
 def verified_context(ca_file: str | None) -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=ca_file or tlsmod.default_ca_file())
+    ctx = ssl.create_default_context(cafile=ca_file or tlsmod.default_ca_file())
+    if not tlsmod.verification_enabled():
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
 
 
 class Client:

@@ -26,10 +26,13 @@ from connectivity.probes.core import (
     ProbeResult,
     Recorder,
     Status,
+    StepFailed,
+    StepWarned,
     validate_host,
     validate_port,
 )
 from connectivity.probes.tcp import CONNECT, RESOLVE, open_connection
+from connectivity.tlspolicy import verification_enabled, verification_off  # noqa: F401
 
 HANDSHAKE = "TLS handshake"
 VERSION = "TLS protocol version"
@@ -40,6 +43,17 @@ CERT_STEPS = [VERSION, NAME, VALIDITY, CHAIN]
 
 EXPIRY_WARN_DAYS = 30
 OLD_PROTOCOLS = {"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"}
+
+NOT_ENFORCED_HINT = (
+    "Certificate verification is turned off for this target, so this problem did not stop the "
+    "test. Fix it and turn verification back on: without it, connections can be intercepted."
+)
+
+
+def _certificate_problem(detail: str, hint: str) -> None:
+    if verification_enabled():
+        raise StepFailed(detail, hint)
+    raise StepWarned(f"not enforced: {detail}", NOT_ENFORCED_HINT)
 
 
 # -- handshake ----------------------------------------------------------------------------------
@@ -191,7 +205,7 @@ def check_name(rec: Recorder, leaf: x509.Certificate, host: str) -> None:
         else:
             matched = any(_dns_match(p, host) for p in dns_names)
         if not matched:
-            s.fail(
+            _certificate_problem(
                 f"name mismatch: {host} is not in the certificate (names: {shown})",
                 f"Install a certificate whose subjectAltName includes {host}, or connect using "
                 "one of the names the certificate lists.",
@@ -213,14 +227,14 @@ def check_validity(
             who = "certificate" if index == 0 else f"chain certificate '{_cn(cert.subject)}'"
             before, after = _utc(cert.not_valid_before_utc), _utc(cert.not_valid_after_utc)
             if now < before:
-                s.fail(
+                _certificate_problem(
                     f"{who} is not yet valid: valid from {before:%Y-%m-%d %H:%M} UTC",
                     "Check the clock of this machine and of the server (a system-time error), "
                     "or wait until the certificate's start date / reissue it.",
                 )
             if now > after:
                 days = (now - after).days
-                s.fail(
+                _certificate_problem(
                     f"{who} expired on {after:%Y-%m-%d} ({days} day{'' if days == 1 else 's'} ago)",
                     "Renew the certificate and install it on the server (and every node "
                     "behind the load balancer).",
@@ -280,7 +294,7 @@ def check_chain(
         leaf, sent = chain[0], chain[1:]
         subject = _verifier_subject(leaf)
         if subject is None:
-            s.fail(
+            _certificate_problem(
                 "certificate has no usable subjectAltName, so no client can validate its chain",
                 "Reissue the certificate with a subjectAltName listing the server's names.",
             )
@@ -308,7 +322,7 @@ def check_chain(
         issuer = _cn(top.issuer)
         if _self_issued(top) and top.subject not in root_subjects:
             what = "self-signed certificate" if top is leaf else f"root CA '{issuer}'"
-            s.fail(
+            _certificate_problem(
                 f"untrusted CA: the chain ends at {what}, which is not trusted by {source}",
                 "Use a certificate from a CA your clients trust, or (for a private CA) pass "
                 "its root with --ca-file and deploy it to every client.",
@@ -320,7 +334,7 @@ def check_chain(
                 except VerificationError:
                     pass
                 else:
-                    s.fail(
+                    _certificate_problem(
                         f"missing intermediate: the server did not send the intermediate "
                         f"certificate '{issuer}'",
                         "Install the full chain (certificate plus intermediates) on the "
@@ -328,19 +342,19 @@ def check_chain(
                     )
             aia = _ca_issuers_url(top)
             if len(chain) == 1 and aia:
-                s.fail(
+                _certificate_problem(
                     f"missing intermediate: the server sent only its own certificate; its "
                     f"issuer '{issuer}' is not a trusted root (issuer published at {aia})",
                     "Install the intermediate certificate(s) on the server alongside the "
                     "server certificate so it sends the full chain.",
                 )
-            s.fail(
+            _certificate_problem(
                 f"untrusted CA: issuer '{issuer}' is not trusted by {source} "
                 f"(server sent {len(chain)} certificate{'s' if len(chain) != 1 else ''})",
                 "If the issuer is a private CA, pass its root with --ca-file; if it is an "
                 "intermediate CA, configure the server to send it with the certificate.",
             )
-        s.fail(
+        _certificate_problem(
             f"chain validation failed: {error}",
             "The chain reaches a trusted root but is not acceptable (signature, key usage or "
             "CA constraints); reissue the certificate from a properly configured CA.",

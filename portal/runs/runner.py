@@ -6,17 +6,21 @@ tokens from the tenant's own authority, and streams each finished step into the 
 """
 
 import contextlib
+import hashlib
 import os
-import tempfile
+import threading
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import requests
 from django.conf import settings
 from django.utils import timezone
 
 from connectivity import probes
-from connectivity.ews import TokenError, fetch_token
+from connectivity.ews import CABundleAdapter, TokenError, fetch_token
 from connectivity.probes.core import InvalidInput
+from connectivity.tlspolicy import verification_off
 from portal.runs.models import Probe, ProbeRun, RunStatus
 from portal.tenants.models import Tenant
 
@@ -25,18 +29,30 @@ class CannotRun(Exception):
     """The tenant lacks what this probe needs (say, no test mailbox); shown to the user."""
 
 
-@contextlib.contextmanager
-def ca_file_for(tenant: Tenant | None):
-    if tenant is None or not tenant.ca_bundle:
-        yield None
-        return
-    handle, path = tempfile.mkstemp(prefix="portal-ca-", suffix=".pem")
-    try:
-        with os.fdopen(handle, "w") as fh:
-            fh.write(tenant.ca_bundle)
-        yield path
-    finally:
-        os.unlink(path)
+def ca_file_for(tenant: Tenant | None) -> str | None:
+    """A file holding the tenant's CA bundle, named by its content so it never goes stale.
+
+    exchangelib's HTTP adapter keeps the CA file per host for the whole process, so the file
+    must outlive the run; a tenant without a bundle drops any earlier registration instead.
+    """
+    if tenant is None:
+        return None
+    if not tenant.ca_bundle:
+        for url in (tenant.endpoints()[k] for k in ("ews_url", "mapi_url", "token_url")):
+            if url:
+                CABundleAdapter.forget(url)
+        if tenant.autodiscover_url:
+            CABundleAdapter.forget(tenant.autodiscover_url)
+        return None
+    digest = hashlib.sha256(tenant.ca_bundle.encode()).hexdigest()[:32]
+    folder = Path(settings.VAR_DIR) / "ca-bundles"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{digest}.pem"
+    if not path.exists():
+        tmp = folder / f".{digest}.{os.getpid()}.{threading.get_ident()}.tmp"
+        tmp.write_text(tenant.ca_bundle)
+        os.replace(tmp, path)  # atomic: concurrent runs never read a half-written file
+    return str(path)
 
 
 def _host_port(url: str, default: int = 443) -> tuple[str, int]:
@@ -56,6 +72,10 @@ def _mail_credentials(tenant: Tenant, ep: dict, ca_file) -> dict:
             )["access_token"]  # fmt: skip
         except TokenError as exc:
             raise CannotRun(f"The token endpoint refused the application: {exc}")
+        except requests.exceptions.SSLError as exc:
+            raise CannotRun(f"The token endpoint's certificate is not trusted: {exc}")
+        except requests.RequestException as exc:
+            raise CannotRun(f"The token endpoint could not be reached: {exc}")
         return {"username": tenant.test_mailbox, "token": token}
     return {"username": tenant.username, "password": tenant.password}
 
@@ -150,7 +170,10 @@ def execute(run: ProbeRun, password: str | None = None) -> ProbeRun:
         ProbeRun.objects.filter(pk=run.pk).update(steps=run.steps)
 
     try:
-        with ca_file_for(run.tenant) as ca_file:
+        with contextlib.ExitStack() as stack:
+            ca_file = ca_file_for(run.tenant)
+            if run.tenant is not None and not run.tenant.tls_verify:
+                stack.enter_context(verification_off())
             if run.tenant is not None:
                 func, kwargs = tenant_call(run.tenant, run.probe, ca_file)
             else:

@@ -262,3 +262,31 @@ def test_overview_and_tiles_queries_stay_constant(
                 ProbeRun.objects.create(tenant=sandbox_tenant, probe=probe, status=RunStatus.PASS)
         with django_assert_max_num_queries(len(few.captured_queries)):
             viewer_client.get(url)
+
+
+@pytest.mark.parametrize("probe", [Probe.EWS, Probe.MAPI, Probe.SMTP])
+def test_tls_verification_on_refuses_an_untrusted_server_and_off_only_warns(
+    sandbox_tenant, basic_smtp_tenant, probe
+):
+    tenant = basic_smtp_tenant if probe == Probe.SMTP else sandbox_tenant
+    tenant.ca_bundle = ""  # the sandbox's private CA is now unknown to the portal
+    tenant.save()
+    refused = _run(tenant, probe)
+    if probe == Probe.MAPI:
+        # The bearer token comes first, and its endpoint shares the untrusted certificate.
+        assert refused.status == RunStatus.ERROR and "certificate" in refused.error
+    else:
+        assert refused.status == RunStatus.FAIL
+        chain = next(s for s in refused.steps if s["name"] == "Certificate chain")
+        assert chain["status"] == "fail" and "untrusted CA" in chain["detail"]
+    assert all(
+        s["status"] in {"fail", "skip"} for s in refused.steps if "credential" in s["detail"]
+    )
+
+    tenant.tls_verify = False
+    tenant.save()
+    tolerated = _run(tenant, probe)
+    assert tolerated.status == RunStatus.WARN, tolerated.steps
+    chain = next(s for s in tolerated.steps if s["name"] == "Certificate chain")
+    assert chain["status"] == "warn" and chain["detail"].startswith("not enforced: untrusted CA")
+    assert "turned off" in chain["hint"]
