@@ -143,6 +143,13 @@ def fetch_token(
         form.update({"grant_type": "password", "username": username, "password": password or ""})
     else:
         form["grant_type"] = "client_credentials"
+    return post_token_request(token_url, form, ca_file=ca_file, timeout=timeout)
+
+
+def post_token_request(
+    token_url: str, form: dict[str, str], *, ca_file: str | None, timeout: float
+) -> dict[str, Any]:
+    """POST a token request; the response dict gains ``expires_at``. Raises TokenError."""
     verify: str | bool = ca_file or CABundleAdapter.bundle_for(token_url) or True
     if not verification_enabled():
         verify = False

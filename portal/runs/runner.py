@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from connectivity import probes
 from connectivity.ews import CABundleAdapter, TokenError, fetch_token
+from connectivity.oauth import fetch_token_with_certificate
 from connectivity.probes.core import InvalidInput
 from connectivity.tlspolicy import verification_off
 from portal.runs.models import Probe, ProbeRun, RunStatus
@@ -60,23 +61,34 @@ def _host_port(url: str, default: int = 443) -> tuple[str, int]:
     return parts.hostname or "", parts.port or default
 
 
+def app_token(tenant: Tenant, ep: dict, ca_file) -> str:
+    """An app-only access token from the tenant's own authority (secret or certificate)."""
+    try:
+        if tenant.auth_method == Tenant.Auth.OAUTH_CERT:
+            data = fetch_token_with_certificate(
+                ep["token_url"], tenant.client_id, tenant.certificate_pem, scope=ep["scope"],
+                ca_file=ca_file, timeout=settings.PROBE_TIMEOUT,
+            )  # fmt: skip
+        else:
+            data = fetch_token(
+                ep["token_url"], tenant.client_id, tenant.client_secret, scope=ep["scope"],
+                ca_file=ca_file, timeout=settings.PROBE_TIMEOUT,
+            )  # fmt: skip
+        return data["access_token"]
+    except TokenError as exc:
+        raise CannotRun(f"The token endpoint refused the application: {exc}")
+    except requests.exceptions.SSLError as exc:
+        raise CannotRun(f"The token endpoint's certificate is not trusted: {exc}")
+    except requests.RequestException as exc:
+        raise CannotRun(f"The token endpoint could not be reached: {exc}")
+
+
 def _mail_credentials(tenant: Tenant, ep: dict, ca_file) -> dict:
     """Credentials for SMTP/IMAP/POP/MAPI: an app-only bearer token, or Basic."""
     if tenant.uses_oauth:
         if not tenant.test_mailbox:
             raise CannotRun("Set a default test mailbox: OAuth sign-in needs a mailbox to act as.")
-        try:
-            token = fetch_token(
-                ep["token_url"], tenant.client_id, tenant.client_secret, scope=ep["scope"],
-                ca_file=ca_file, timeout=settings.PROBE_TIMEOUT,
-            )["access_token"]  # fmt: skip
-        except TokenError as exc:
-            raise CannotRun(f"The token endpoint refused the application: {exc}")
-        except requests.exceptions.SSLError as exc:
-            raise CannotRun(f"The token endpoint's certificate is not trusted: {exc}")
-        except requests.RequestException as exc:
-            raise CannotRun(f"The token endpoint could not be reached: {exc}")
-        return {"username": tenant.test_mailbox, "token": token}
+        return {"username": tenant.test_mailbox, "token": app_token(tenant, ep, ca_file)}
     return {"username": tenant.username, "password": tenant.password}
 
 
@@ -125,7 +137,9 @@ def tenant_call(tenant: Tenant, probe: str, ca_file: str | None):
         return probes.probe_autodiscover, kwargs
     if probe == Probe.EWS:
         kwargs = {"mailbox": mailbox, "url": ep["ews_url"], **common}
-        if tenant.uses_oauth:
+        if tenant.auth_method == Tenant.Auth.OAUTH_CERT:
+            kwargs.update(token=app_token(tenant, ep, ca_file), impersonate=mailbox)
+        elif tenant.uses_oauth:
             kwargs.update(token_url=ep["token_url"], client_id=tenant.client_id,
                           client_secret=tenant.client_secret, impersonate=mailbox)  # fmt: skip
         else:

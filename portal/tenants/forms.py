@@ -2,11 +2,11 @@ import re
 import uuid
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from connectivity.oauth import load_certificate
 from connectivity.probes.core import InvalidInput, validate_host
 from portal.tenants.models import Tenant
 
@@ -129,10 +129,11 @@ class TenantForm(forms.ModelForm):
             return text
         parse_pem_certificates(text)
         try:
-            load_pem_private_key(text.encode(), password=None)
-        except (ValueError, TypeError):
+            load_certificate(text)
+        except ValueError as exc:
             raise ValidationError(
-                _("The PEM must also hold the certificate's unencrypted private key.")
+                _("The PEM must hold the certificate and its unencrypted RSA private key: %(e)s."),
+                params={"e": exc},
             )
         return text
 
