@@ -175,3 +175,22 @@ def test_rotate_keys_reencrypts_with_the_newest_key(settings, admin_client):
     # Only the new key is needed now.
     assert _fernet_for((new_key,)).decrypt(new_raw[5:].encode()) == b"top-secret-value"
     assert AuditEvent.objects.get(action="keys.rotate").after["reencrypted"]["tenants.tenant"] == 1
+
+
+def test_certificate_credentials_are_validated_and_encrypted(admin_client):
+    rsa_leaf = trustme.CA(key_type=trustme.KeyType.RSA).issue_cert(
+        "portal.contoso.com", key_type=trustme.KeyType.RSA
+    )
+    ec_leaf = trustme.CA().issue_cert("portal.contoso.com", key_type=trustme.KeyType.ECDSA)
+    data = {**VALID, "auth_method": "oauth_cert", "client_secret": ""}
+    bad = admin_client.post(
+        "/tenants/new/",
+        {**data, "certificate_pem": ec_leaf.private_key_and_cert_chain_pem.bytes().decode()},
+    )
+    assert "must be RSA" in " ".join(bad.context["form"].errors["certificate_pem"])
+    pem = rsa_leaf.private_key_and_cert_chain_pem.bytes().decode()
+    assert admin_client.post("/tenants/new/", {**data, "certificate_pem": pem}).status_code == 302
+    tenant = Tenant.objects.get()
+    assert tenant.certificate_pem == pem
+    assert "PRIVATE KEY" not in _raw_column(tenant, "certificate_pem")
+    assert b"PRIVATE KEY" not in admin_client.get(f"/tenants/{tenant.pk}/edit/").content
