@@ -191,6 +191,6 @@ def test_certificate_credentials_are_validated_and_encrypted(admin_client):
     pem = rsa_leaf.private_key_and_cert_chain_pem.bytes().decode()
     assert admin_client.post("/tenants/new/", {**data, "certificate_pem": pem}).status_code == 302
     tenant = Tenant.objects.get()
-    assert tenant.certificate_pem == pem
+    assert tenant.certificate_pem == pem.strip()
     assert "PRIVATE KEY" not in _raw_column(tenant, "certificate_pem")
     assert b"PRIVATE KEY" not in admin_client.get(f"/tenants/{tenant.pk}/edit/").content
