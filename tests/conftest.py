@@ -34,9 +34,20 @@ def make_user(username: str, role: Role, *, mfa: bool | None = None):
     return user
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """A file cache of this test run's own (another run in the same tree must not clear it)."""
+    from django.test import override_settings
+
+    location = str(tmp_path_factory.mktemp("cache"))
+    backend = "django.core.cache.backends.filebased.FileBasedCache"
+    with override_settings(CACHES={"default": {"BACKEND": backend, "LOCATION": location}}):
+        yield
+
+
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Rate-limit counters and used TOTP codes live in the shared cache: start each test clean."""
+def _fresh_cache(_private_cache):
+    """Rate-limit counters and used TOTP codes live in the cache: start each test clean."""
     from django.core.cache import cache
 
     cache.clear()

@@ -92,3 +92,28 @@ def get_object_for_user(queryset, user, role: Role = Role.VIEWER, **lookup):
     if not has_role(user, role):
         raise PermissionDenied
     return obj
+
+
+def requires_reauthentication(view=None, *, for_get: bool = False):
+    """Ask for the password or a second factor again before a sensitive action.
+
+    Wraps allauth's ``reauthentication_required``: revealing or changing a secret, approving a
+    grant, changing a role. Only the change (non-GET) is guarded unless ``for_get`` is true
+    (use that for a view that *reveals* a secret). A POST made without a recent
+    reauthentication (ACCOUNT_REAUTHENTICATION_TIMEOUT) is kept, the person confirms who they
+    are, and the POST is then replayed. Put it under ``@requires(...)`` so a role that may not
+    act is refused with 403 first::
+
+        @requires(read=Role.ADMIN, change=Role.ADMIN)
+        @requires_reauthentication
+        def change_role(request, pk): ...
+    """
+
+    def decorator(func):
+        from allauth.account.decorators import reauthentication_required
+
+        wrapped = reauthentication_required(func, allow_get=not for_get)
+        wrapped.portal_reauthentication = True
+        return wrapped
+
+    return decorator(view) if view is not None else decorator

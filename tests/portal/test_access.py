@@ -13,7 +13,7 @@ SAMPLE = {"int": "1", "uuid": str(uuid.uuid4()), "slug": "grants", "str": "sampl
 # The signed-in person's own account pages (sign out, password, MFA) and the language switch
 # are self-service: a Viewer may use them for their own account. Everything else is refused.
 SELF_SERVICE_PREFIXES = ("allauth.",)
-SELF_SERVICE_NAMES = {"set_language"}
+SELF_SERVICE_NAMES = {"set_language", "logout_everywhere"}
 
 
 def _walk(patterns, prefix=""):
@@ -46,6 +46,8 @@ def _routes():
         view_class = getattr(view, "view_class", None)
         if view_class is not None:
             module = view_class.__module__
+            if view_class.__name__ == "RedirectView" and route.startswith("accounts/social/"):
+                module = "allauth.socialaccount.urls"  # allauth's old URLs, now plain redirects
         routes.append((route, pattern.name or "", view, module))
     return routes
 

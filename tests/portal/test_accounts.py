@@ -30,7 +30,9 @@ def test_createadmin_prints_a_single_use_link(client, capsys):
     response = client.post(path)
     assert response.status_code == 302
     assert response["Location"] == "/accounts/password/set/"
-    assert client.get("/").status_code == 200
+    # A local Admin must enrol a second factor before anything else.
+    assert client.get("/")["Location"] == "/accounts/2fa/totp/activate/"
+    assert client.get("/accounts/password/set/").status_code == 200
 
     second = type(client)().post(path)
     assert second.status_code == 400
