@@ -22,6 +22,7 @@ from connectivity.probes.core import (
     OnStep,
     ProbeResult,
     Recorder,
+    Status,
     explain_exception,
     reject_crlf,
 )
@@ -155,8 +156,8 @@ def probe_ews(
 
 def _credentials(rec, token_url, client_id, client_secret, tenant_id, token, username, password,
                  ca_file, timeout):  # fmt: skip
-    with rec.step(TOKEN, hints=_hints) as s:
-        if token_url:
+    if token_url:
+        with rec.step(TOKEN, hints=_hints) as s:
             tlsmod.withhold_credential_unless_safe(s, "tls", True, rec)
             data = ewslib.fetch_token(
                 token_url, client_id, client_secret, ca_file=ca_file, timeout=timeout
@@ -169,12 +170,13 @@ def _credentials(rec, token_url, client_id, client_secret, tenant_id, token, use
             return ewslib.oauth_credentials(
                 token_url, client_id, client_secret, tenant_id=tenant_id, token=data
             )
-        if token:
-            s.skip("bearer token given")
-            return ewslib.oauth_credentials(
-                "https://invalid.invalid/token", client_id or "-", "-", token=token
-            )
-        s.skip(f"Basic authentication as {username}")
+    if token:
+        rec.record(TOKEN, Status.SKIP, "bearer token given")
+        # The token is used as given; there is no token URL to refresh it from.
+        return ewslib.oauth_credentials(
+            "https://invalid.invalid/token", client_id or "-", "-", token=token
+        )
+    rec.record(TOKEN, Status.SKIP, f"Basic authentication as {username}")
     return ewslib.basic_credentials(username, password or "")
 
 

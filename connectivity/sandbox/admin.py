@@ -77,6 +77,11 @@ def handle_admin(sb, method: str, path: str, data: dict[str, Any]) -> tuple[int,
                 "ews_allowed_app_ids", [str(a) for a in data["ews_allowed_app_ids"] or []]
             )
         return 200, _state(sb)["org"]
+    if route == "apps" and len(parts) == 3 and parts[2] == "certificate":
+        if sb.store.get_app(parts[1]) is None:
+            return 404, {"error": f"no application {parts[1]}"}
+        sb.store.set_app_certificate(parts[1], data.get("pem") or None)
+        return 200, {"client_id": parts[1], "certificate": bool(data.get("pem"))}
     if route == "apps":
         return 201, sb.create_app(
             data["name"],

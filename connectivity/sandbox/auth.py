@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from jwt.algorithms import RSAAlgorithm
 
 from .store import Store
@@ -30,6 +31,8 @@ AUDIENCE = "https://outlook.office365.com"
 APP_ROLE = "full_access_as_app"
 DELEGATED_SCOPE = "EWS.AccessAsUser.All"
 TOKEN_LIFETIME = 3600
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+SMTP_APP_ROLE = "SMTP.SendAsApp"
 EXO_RESOURCE_APP_ID = "00000002-0000-0ff1-ce00-000000000000"
 
 
@@ -118,7 +121,9 @@ class TokenService:
                 f"AADSTS700016: Application with identifier '{client_id}' was not found "
                 "in the directory.",
             )
-        if not hmac.compare_digest(app["secret"].encode(), secret.encode()):
+        if form.get("client_assertion_type") == ASSERTION_TYPE:
+            self._check_assertion(app, tenant, form.get("client_assertion", ""))
+        elif not hmac.compare_digest(app["secret"].encode(), secret.encode()):
             raise TokenRequestError(
                 401, "invalid_client", "AADSTS7000215: Invalid client secret provided."
             )
@@ -172,6 +177,36 @@ class TokenService:
             "ext_expires_in": TOKEN_LIFETIME,
             "access_token": self.sign(claims),
         }
+
+    def _check_assertion(self, app, tenant: str, assertion: str) -> None:
+        """A certificate credential: the assertion must be signed by the app's certificate."""
+        pem = app["certificate"] if "certificate" in app.keys() else None
+        if not pem:
+            raise TokenRequestError(
+                401, "invalid_client",
+                "AADSTS700027: Client assertion contains an invalid signature: no certificate "
+                "is registered for the application.",
+            )  # fmt: skip
+        cert = x509.load_pem_x509_certificate(pem.encode())
+        thumb = base64.urlsafe_b64encode(cert.fingerprint(hashes.SHA1())).rstrip(b"=")  # noqa: S303
+        audience = f"{self.issuer_base}/{tenant}/oauth2/v2.0/token"
+        try:
+            header = jwt.get_unverified_header(assertion)
+            if header.get("x5t", "").encode() != thumb:
+                raise jwt.InvalidTokenError("x5t does not match the registered certificate")
+            claims = jwt.decode(
+                assertion, cert.public_key(), algorithms=["RS256", "PS256"], audience=audience,
+                options={"require": ["exp", "nbf", "iss", "sub", "jti", "aud"]}, leeway=5,
+            )  # fmt: skip
+        except jwt.PyJWTError as e:
+            raise TokenRequestError(
+                401, "invalid_client", f"AADSTS700027: Client assertion failed validation: {e}"
+            )
+        if claims["iss"] != app["client_id"] or claims["sub"] != app["client_id"]:
+            raise TokenRequestError(
+                401, "invalid_client", "AADSTS700021: Client assertion application identifier "
+                "doesn't match 'client_id' parameter.",
+            )  # fmt: skip
 
     def jwks(self) -> dict[str, Any]:
         jwk = RSAAlgorithm.to_jwk(self._public, as_dict=True)

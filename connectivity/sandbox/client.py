@@ -69,6 +69,10 @@ class AdminClient:
             },
         )
 
+    def set_app_certificate(self, client_id: str, pem: str | None) -> dict:
+        """Register (or, with None, remove) the certificate an application may sign with."""
+        return self._call("POST", f"/apps/{client_id}/certificate", {"pem": pem})
+
     def set_grant(self, principal: str, scope: str, targets: list[str] | None = None) -> dict:
         """Which mailboxes an app id (or service-account mailbox) may impersonate:
         scope "all", "list" (addresses), "group" (group names) or "none"."""

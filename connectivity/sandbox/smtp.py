@@ -3,6 +3,8 @@ delivery of each accepted message into the recipients' sandbox Inbox."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email.utils
 import hmac
 import logging
@@ -12,7 +14,7 @@ from email import policy
 from email.parser import BytesParser
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 from lxml import etree
 
 from . import items as it
@@ -51,6 +53,39 @@ class _Handler:
     def __init__(self, sandbox):
         self.sandbox = sandbox
 
+    async def auth_XOAUTH2(self, server, args):
+        """SASL XOAUTH2 with an app-only token, as Exchange Online's SMTP AUTH accepts it.
+
+        The application needs a grant covering the mailbox (Exchange Online: a service principal
+        plus Add-MailboxPermission for that mailbox).
+        """
+        from .auth import AuthError, grant_covers
+
+        try:
+            if len(args) > 1:
+                text = base64.b64decode(args[1], validate=True).decode()
+            else:
+                answer = await server.challenge_auth("", encode_to_b64=False)  # base64-decoded
+                if not isinstance(answer, bytes):
+                    return AuthResult(success=False, handled=False)
+                text = answer.decode()
+            fields = dict(p.split("=", 1) for p in text.split("\x01") if "=" in p)
+            user = fields["user"].lower()
+            token = fields["auth"].removeprefix("Bearer ").strip()
+            principal = self.sandbox.tokens.validate(token)
+        except (ValueError, KeyError, binascii.Error, AuthError):
+            log.info("SMTP AUTH XOAUTH2 refused: bad or expired token")
+            return AuthResult(success=False, handled=False)
+        store = self.sandbox.store
+        if (
+            principal.kind != "app"
+            or store.get_mailbox(user) is None
+            or not grant_covers(store, principal.app_id, user)
+        ):
+            log.info("SMTP AUTH XOAUTH2 refused: application has no grant for the mailbox")
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=True, auth_data=user)
+
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if not session.authenticated:
             return "530 5.7.57 Client not authenticated to send mail"
@@ -87,6 +122,11 @@ class _Handler:
         return "250 2.6.0 Queued mail for delivery"
 
 
+class _SMTP(SMTP):
+    # An XOAUTH2 initial response carries a whole JWT: far longer than RFC 5321's 512 octets.
+    line_length_limit = 16384
+
+
 class _BoundController(Controller):
     """aiosmtpd Controller serving on a socket we bound ourselves (so port 0 works)."""
 
@@ -94,6 +134,11 @@ class _BoundController(Controller):
         host, port = sock.getsockname()[:2]
         super().__init__(handler, hostname=host, port=port, **kwargs)
         self._sock = sock
+
+    def factory(self):
+        smtp = _SMTP(self.handler, **self.SMTP_kwargs)
+        smtp.command_size_limits["AUTH"] = _SMTP.line_length_limit
+        return smtp
 
     def _create_server(self):
         return self.loop.create_server(self._factory_invoker, sock=self._sock, ssl=self.ssl_context)

@@ -100,6 +100,9 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            columns = {r["name"] for r in self._db.execute("PRAGMA table_info(apps)")}
+            if "certificate" not in columns:  # data folders from before certificate credentials
+                self._db.execute("ALTER TABLE apps ADD COLUMN certificate TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -145,6 +148,10 @@ class Store:
                 "VALUES (?, ?, ?, datetime('now'))",
                 (client_id, secret, name),
             )
+
+    def set_app_certificate(self, client_id: str, pem: str | None) -> None:
+        with self.tx() as db:
+            db.execute("UPDATE apps SET certificate = ? WHERE client_id = ?", (pem, client_id))
 
     def get_app(self, client_id: str) -> sqlite3.Row | None:
         return self._one("SELECT * FROM apps WHERE client_id = ?", (client_id,))

@@ -10,6 +10,7 @@ from portal.jobs.models import Job
 from portal.runs import runner
 from portal.runs.models import TENANT_PROBES, Probe, ProbeRun, RunStatus, Schedule
 from portal.runs.tasks import dispatch_due_schedules
+from portal.tenants.models import Tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,9 @@ def _run(tenant, probe):
     return runner.execute(ProbeRun.objects.create(tenant=tenant, probe=probe))
 
 
-@pytest.mark.parametrize("probe", [Probe.EWS, Probe.AUTODISCOVER, Probe.MAPI, Probe.TLS])
+@pytest.mark.parametrize(
+    "probe", [Probe.EWS, Probe.AUTODISCOVER, Probe.MAPI, Probe.TLS, Probe.SMTP]
+)
 def test_tenant_probes_pass_against_the_sandbox(sandbox_tenant, probe):
     run = _run(sandbox_tenant, probe)
     assert run.status in {RunStatus.PASS, RunStatus.WARN}, run.steps or run.error
@@ -26,6 +29,31 @@ def test_tenant_probes_pass_against_the_sandbox(sandbox_tenant, probe):
     assert run.finished_at and run.duration_ms is not None
     secret = sandbox_tenant.client_secret
     assert secret not in str(run.steps)
+
+
+def test_smtp_run_authenticates_with_xoauth2(sandbox_tenant):
+    run = _run(sandbox_tenant, Probe.SMTP)
+    auth = next(s for s in run.steps if s["name"] == "Authenticate")
+    assert auth["status"] == "pass" and "XOAUTH2" in auth["detail"]
+
+
+def test_certificate_credentials_tenant(sandbox_tenant, sandbox_exchange):
+    import trustme
+
+    leaf = trustme.CA(key_type=trustme.KeyType.RSA).issue_cert(
+        "portal.test", key_type=trustme.KeyType.RSA
+    )
+    admin = sandbox_exchange.admin_client()
+    app = admin.create_app("portal-cert-app", scope="all")
+    admin.set_app_certificate(app["client_id"], leaf.cert_chain_pems[0].bytes().decode())
+    sandbox_tenant.auth_method = "oauth_cert"
+    sandbox_tenant.client_id = app["client_id"]
+    sandbox_tenant.client_secret = ""
+    sandbox_tenant.certificate_pem = leaf.private_key_and_cert_chain_pem.bytes().decode()
+    sandbox_tenant.save()
+    run = _run(sandbox_tenant, Probe.EWS)
+    assert run.status in {RunStatus.PASS, RunStatus.WARN}, run.steps or run.error
+    assert any(s["name"] == "Service account: delete item" for s in run.steps)
 
 
 def test_tls_run_records_days_to_certificate_expiry(sandbox_tenant):
@@ -190,6 +218,9 @@ def test_test_everything_respects_the_concurrency_bound(
     settings, eager_celery, django_capture_on_commit_callbacks,
 ):  # fmt: skip
     settings.CONNECTIVITY_CONCURRENCY = 3
+    # No accepted domain: the DNS test is refused up front instead of asking the machine's
+    # resolver about sandbox.test (tests never send traffic off this host).
+    Tenant.objects.update(accepted_domains=[])
     admin = sandbox_exchange.admin_client()
     admin.set_knobs(latency_ms=150)
     try:

@@ -211,3 +211,33 @@ def test_ews_switches_and_allowed_app_ids(info, admin, restore_policies, new_mai
     # The list has no effect while the org value is null
     admin.set_org(ews_enabled=None)
     assert soap(info, second_token, GET_INBOX, impersonate=address).status_code == 200
+
+
+def test_certificate_credentials(info, admin):
+    """Client credentials signed with a registered certificate, as the identity platform takes."""
+    import trustme
+
+    from connectivity import ews
+    from connectivity.oauth import fetch_token_with_certificate
+
+    app = admin.create_app("cert-app", scope="all")
+    leaf = trustme.CA(key_type=trustme.KeyType.RSA).issue_cert(
+        "cert-app.test", key_type=trustme.KeyType.RSA
+    )
+    pem = leaf.private_key_and_cert_chain_pem.bytes().decode()
+    with pytest.raises(ews.TokenError, match="no certificate is registered"):
+        fetch_token_with_certificate(info["token_url"], app["client_id"], pem,
+                                     ca_file=info["ca_file"])  # fmt: skip
+    admin.set_app_certificate(app["client_id"], leaf.cert_chain_pems[0].bytes().decode())
+    token = fetch_token_with_certificate(info["token_url"], app["client_id"], pem,
+                                         ca_file=info["ca_file"])  # fmt: skip
+    assert token["access_token"].count(".") == 2
+    other = (
+        trustme.CA(key_type=trustme.KeyType.RSA)
+        .issue_cert("x.test", key_type=trustme.KeyType.RSA)
+        .private_key_and_cert_chain_pem.bytes()
+        .decode()
+    )
+    with pytest.raises(ews.TokenError, match="AADSTS700027"):
+        fetch_token_with_certificate(info["token_url"], app["client_id"], other,
+                                     ca_file=info["ca_file"])  # fmt: skip

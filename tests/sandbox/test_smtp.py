@@ -70,3 +70,27 @@ def test_unauthenticated_and_foreign_sender_are_refused(info, new_mailbox):
         assert smtp.mail(me["address"])[0] == 250
         code, _ = smtp.rcpt(f"nobody-{uuid.uuid4().hex[:6]}@{info['domain']}")
         assert code == 550
+
+
+def _xoauth2(info, user, token):
+    import base64
+
+    blob = base64.b64encode(f"user={user}\x01auth=Bearer {token}\x01\x01".encode()).decode()
+    with smtplib.SMTP(info["smtp_host"], info["smtp_port"], timeout=10) as smtp:
+        smtp.starttls(context=tls_context(info))
+        smtp.ehlo()
+        assert "XOAUTH2" in smtp.esmtp_features["auth"].split()
+        return smtp.docmd("AUTH", f"XOAUTH2 {blob}")
+
+
+def test_xoauth2_with_an_app_token_needs_a_grant_for_the_mailbox(info, new_mailbox):
+    from connectivity import ews
+
+    mailbox = new_mailbox()
+    full = ews.fetch_token(info["token_url"], info["app_client_id"], info["app_client_secret"],
+                           ca_file=info["ca_file"])["access_token"]  # fmt: skip
+    limited = ews.fetch_token(info["token_url"], info["limited_client_id"],
+                              info["limited_client_secret"], ca_file=info["ca_file"])  # fmt: skip
+    assert _xoauth2(info, mailbox["address"], full)[0] == 235
+    assert _xoauth2(info, mailbox["address"], limited["access_token"])[0] == 535
+    assert _xoauth2(info, mailbox["address"], full[:-4] + "AAAA")[0] == 535
