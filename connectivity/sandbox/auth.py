@@ -180,7 +180,7 @@ class TokenService:
 
     def _check_assertion(self, app, tenant: str, assertion: str) -> None:
         """A certificate credential: the assertion must be signed by the app's certificate."""
-        pem = app["certificate"] if "certificate" in app.keys() else None
+        pem = app["certificate"]
         if not pem:
             raise TokenRequestError(
                 401, "invalid_client",
