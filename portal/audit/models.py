@@ -52,6 +52,14 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-seq"]
         default_permissions = ("view",)
+        # The review page filters by one of these and pages by seq, newest first.
+        indexes = [
+            models.Index(fields=["actor_username", "-seq"], name="audit_actor_seq"),
+            models.Index(fields=["action", "-seq"], name="audit_action_seq"),
+            models.Index(fields=["target_type", "-seq"], name="audit_target_seq"),
+            models.Index(fields=["tenant_id", "-seq"], name="audit_tenant_seq"),
+            models.Index(fields=["result", "-seq"], name="audit_result_seq"),
+        ]
 
     def __str__(self):
         return f"#{self.seq} {self.action} {self.target_label}"
