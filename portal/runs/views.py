@@ -70,6 +70,7 @@ def tiles(request):
     )
     return render(request, "runs/tiles.html", {
         "failing": failing, "expiring": expiring, "latest_count": len(latest),
+        "has_tenants": Tenant.objects.exists(),
         "cert_warn_days": CERT_WARN_DAYS,
     })  # fmt: skip
 
