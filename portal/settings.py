@@ -323,6 +323,14 @@ CELERY_BEAT_SCHEDULE: dict = {
         "options": {"expires": 55},
     },
 }
+# Audit retention: events older than this many days are exported under VAR_DIR/audit-exports/
+# and then purged, once an hour; 0 keeps everything forever.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 0, minimum=0)
+CELERY_BEAT_SCHEDULE["audit-purge-expired"] = {
+    "task": "audit.purge_expired",
+    "schedule": 3600.0,
+    "options": {"expires": 3000},
+}
 
 # Connectivity probes: per-operation timeout, "test everything" concurrency, and whether probes
 # may reach link-local / cloud-metadata addresses (refused unless this is true).

@@ -91,9 +91,16 @@ def record(
 
 def verify_chain(batch_size: int = 2000):
     """Walk the chain in order; return (checked_count, first_bad_event_or_None, reason)."""
+    from portal.audit.models import AuditAnchor
+
     previous_hash, previous_seq, checked = GENESIS, None, 0
     qs = AuditEvent.objects.order_by("seq")
     last_seq = 0
+    # After a retention purge the chain starts at the newest anchor: the first kept event
+    # must carry the purged event's hash.
+    anchor = AuditAnchor.objects.order_by("-seq").first()
+    if anchor is not None:
+        previous_hash, previous_seq, last_seq = anchor.prev_hash, anchor.seq - 1, anchor.seq - 1
     while True:
         page = list(qs.filter(seq__gt=last_seq)[:batch_size])
         if not page:

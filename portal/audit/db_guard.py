@@ -1,8 +1,29 @@
-"""Database-level append-only guard for the audit table (PostgreSQL and SQLite triggers)."""
+"""Database-level append-only guard for the audit table (PostgreSQL and SQLite triggers).
+
+UPDATE and TRUNCATE are always refused. DELETE is refused too, except for the sanctioned
+retention purge (``portal.audit.retention``), and only of events older than its cutoff:
+
+* PostgreSQL: the purge's transaction sets ``SET LOCAL audit.purge = 'on'`` and
+  ``audit.purge_before`` (a timestamp); the trigger admits a row only when both are present and
+  the row is older.
+* SQLite: the purge writes one row to ``audit_auditpurgepermit`` in the same transaction (and
+  removes it before committing); the trigger admits a row only when a permit covers its
+  ``seq`` and it is older than the permit's ``before``.
+"""
 
 PG_INSTALL = """
 CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger AS $$
+DECLARE
+    cutoff text;
 BEGIN
+    IF TG_OP = 'DELETE' AND coalesce(current_setting('audit.purge', true), '') = 'on' THEN
+        cutoff := coalesce(current_setting('audit.purge_before', true), '');
+        IF cutoff <> '' THEN
+            IF OLD.created_at < cutoff::timestamptz THEN
+                RETURN OLD;
+            END IF;
+        END IF;
+    END IF;
     RAISE EXCEPTION 'audit events are append-only (% refused)', TG_OP;
 END;
 $$ LANGUAGE plpgsql;
@@ -23,6 +44,10 @@ SQLITE_INSTALL = [
     """CREATE TRIGGER IF NOT EXISTS audit_event_no_update BEFORE UPDATE ON audit_auditevent
        BEGIN SELECT RAISE(ABORT, 'audit events are append-only (UPDATE refused)'); END;""",
     """CREATE TRIGGER IF NOT EXISTS audit_event_no_delete BEFORE DELETE ON audit_auditevent
+       WHEN NOT EXISTS (
+           SELECT 1 FROM audit_auditpurgepermit p
+           WHERE OLD.seq <= p.through_seq AND OLD.created_at < p.before
+       )
        BEGIN SELECT RAISE(ABORT, 'audit events are append-only (DELETE refused)'); END;""",
 ]
 SQLITE_UNINSTALL = [
@@ -46,7 +71,30 @@ def install(connection) -> None:
 
 
 def uninstall(connection) -> None:
-    """Only for tests that must flush the database, and for a sanctioned purge."""
+    """Only for tests that must flush the database."""
     with connection.cursor() as cursor:
         for statement in _statements(connection.vendor, False):
             cursor.execute(statement)
+
+
+def permit_purge(connection, *, through_seq: int, before) -> None:
+    """Inside the purge's transaction: admit deleting events up to ``through_seq`` older than
+    ``before``. The permit ends with the transaction (PostgreSQL) or ``end_purge`` (SQLite)."""
+    from portal.audit.models import AuditPurgePermit
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('audit.purge', 'on', true)")
+            cursor.execute(
+                "SELECT set_config('audit.purge_before', %s, true)", [before.isoformat()]
+            )
+    AuditPurgePermit.objects.create(through_seq=through_seq, before=before)
+
+
+def end_purge(connection) -> None:
+    from portal.audit.models import AuditPurgePermit
+
+    AuditPurgePermit.objects.all().delete()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('audit.purge', 'off', true)")

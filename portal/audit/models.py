@@ -86,3 +86,38 @@ class AuditEvent(models.Model):
 
     def compute_hash(self) -> str:
         return hashlib.sha256(self.canonical()).hexdigest()
+
+
+class AuditAnchor(models.Model):
+    """Where the chain starts after a retention purge: the first kept event and its link.
+
+    ``verify_chain`` starts from the newest anchor instead of the genesis hash.
+    """
+
+    seq = models.BigIntegerField(unique=True)
+    prev_hash = models.CharField(max_length=64)
+    purged_count = models.BigIntegerField()
+    purged_before = models.DateTimeField()
+    export_file = models.CharField(max_length=300, blank=True)
+    export_sha256 = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-seq"]
+        default_permissions = ()
+
+    def __str__(self):
+        return f"anchor at #{self.seq}"
+
+
+class AuditPurgePermit(models.Model):
+    """Exists only inside the purge's transaction: the SQLite trigger admits those deletes."""
+
+    through_seq = models.BigIntegerField()
+    before = models.DateTimeField()
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self):
+        return f"purge permit through #{self.through_seq}"

@@ -20,3 +20,11 @@ def verify_chain_task() -> dict:
         result="success" if bad is None else "error",
     )
     return outcome
+
+
+@shared_task(name="audit.purge_expired")
+def purge_expired_task() -> dict:
+    """Beat job: export, then purge, events older than AUDIT_RETENTION_DAYS (0 = never)."""
+    from portal.audit.retention import purge_expired
+
+    return purge_expired()
