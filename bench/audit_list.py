@@ -1,0 +1,163 @@
+"""Benchmark: the audit review page and export over 1,000,000 events in PostgreSQL.
+
+Creates (or reuses) a PostgreSQL database, migrates it, loads ``--rows`` hash-chained events with
+``portal.audit.bulk.bulk_append`` (skipped when already loaded), then requests the filtered list
+page in-process (Django's test client, server time only) several times per filter and streams
+one filtered JSON Lines export under tracemalloc. Prints one JSON line:
+
+    {"rows": 1000000, "p50_ms": ..., "p95_ms": ..., "export_rows": ..., "export_peak_mb": ...}
+
+Usage: .venv/bin/python bench/audit_list.py [--rows N] [--database-url postgres://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+FILTERS = [
+    {},
+    {"actor": "user-7"},
+    {"action": "tenant.update"},
+    {"action": "auth."},
+    {"result": "denied"},
+    {"target_type": "tenants.tenant", "tenant": "3"},
+    {"since": "2026-01-02T00:00", "until": "2026-01-03T00:00"},
+    {"q": "mailbox 4242"},
+]
+ACTIONS = ("auth.login", "auth.logout", "tenant.update", "job.start", "run.finish", "grant.approve")
+
+
+def rows(n: int, start: dt.datetime):
+    for i in range(n):
+        yield {
+            "action": ACTIONS[i % len(ACTIONS)],
+            "actor_username": f"user-{i % 50}",
+            "actor_id": i % 50,
+            "target_type": ("tenants.tenant", "auth.user", "jobs.job")[i % 3],
+            "target_id": str(i % 1000),
+            "target_label": f"mailbox {i % 10_000}",
+            "tenant_id": str(i % 20),
+            "tenant_label": f"Tenant {i % 20}",
+            "result": "denied" if i % 97 == 0 else "success",
+            "after": {"n": i, "note": "benchmark"},
+            "client_ip": "192.0.2.10",
+            "created_at": start + dt.timedelta(seconds=i * 0.25),
+        }
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--database-url", default="postgres://postgres@127.0.0.1:5432/portal_bench_audit"
+    )
+    parser.add_argument("--repeat", type=int, default=5, help="requests per filter")
+    args = parser.parse_args()
+
+    ensure_database(args.database_url)
+    os.environ["DATABASE_URL"] = args.database_url
+    os.environ.setdefault("DEBUG", "true")
+    os.environ.setdefault("SECURE_HTTPS", "false")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("VAR_DIR", os.path.join(REPO, "var", "bench"))
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    from portal.accounts.roles import set_role
+    from portal.audit.bulk import bulk_append
+    from portal.audit.models import AuditEvent
+    from portal.lib.access import Role
+
+    settings.ALLOWED_HOSTS = ["*"]
+    setup_test_environment()
+    call_command("migrate", verbosity=0)
+    have = AuditEvent.objects.count()
+    if have < args.rows:
+        start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        started = time.perf_counter()
+        bulk_append(rows(args.rows - have, start), batch_size=20_000)
+        load_s = time.perf_counter() - started
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE audit_auditevent")
+    else:
+        load_s = 0.0
+
+    from django.contrib.auth import get_user_model
+
+    viewer, _ = get_user_model().objects.get_or_create(username="bench-viewer")
+    set_role(viewer, Role.VIEWER)
+    client = Client()
+    client.force_login(viewer)
+
+    times = []
+    per_filter = {}
+    for params in FILTERS:
+        samples = []
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            response = client.get("/audit/", params)
+            samples.append((time.perf_counter() - t) * 1000)
+            assert response.status_code == 200, response.status_code
+        # Page two too (keyset): follow "older" once.
+        older = response.context["older_seq"] if response.context["has_older"] else None
+        if older:
+            t = time.perf_counter()
+            client.get("/audit/", {**params, "before": older})
+            samples.append((time.perf_counter() - t) * 1000)
+        per_filter[json.dumps(params)] = round(statistics.median(samples), 2)
+        times += samples
+
+    times.sort()
+    export_params = {"actor": "user-7"}
+    response = client.get("/audit/export.jsonl", export_params)
+    tracemalloc.start()
+    exported = 0
+    for chunk in response.streaming_content:
+        exported += chunk.count(b"\n")
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    print(
+        json.dumps(
+            {
+                "rows": AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first(),
+                "load_s": round(load_s, 1),
+                "p50_ms": round(statistics.median(times), 2),
+                "p95_ms": round(times[int(len(times) * 0.95) - 1], 2),
+                "export_rows": exported,
+                "export_peak_mb": round(peak / 1024 / 1024, 2),
+                "median_ms_per_filter": per_filter,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
