@@ -81,6 +81,14 @@ def admin_client(admin_user):
 
 
 @pytest.fixture
+def reauthenticated_admin_client(admin_client):
+    """An Admin who has just confirmed their password (as sensitive changes require)."""
+    response = admin_client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+    assert response.status_code == 302, "reauthentication failed"
+    return admin_client
+
+
+@pytest.fixture
 def operator_client(operator_user):
     return _client_for(operator_user)
 

@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal.audit.api import changes, record, snapshot
-from portal.lib.access import Role, get_object_for_user, requires
+from portal.lib.access import Role, get_object_for_user, requires, requires_reauthentication
 from portal.lib.htmx import render
 from portal.tenants.forms import TenantForm
 from portal.tenants.models import Tenant
@@ -19,6 +19,7 @@ def tenant_list(request):
 
 
 @requires(read=Role.ADMIN, change=Role.ADMIN)
+@requires_reauthentication  # the form sets secrets
 @require_http_methods(["GET", "POST"])
 def tenant_create(request):
     form = TenantForm(request.POST or None)
@@ -41,6 +42,7 @@ def tenant_detail(request, pk):
 
 
 @requires(read=Role.ADMIN, change=Role.ADMIN)
+@requires_reauthentication  # the form changes secrets and TLS verification
 @require_http_methods(["GET", "POST"])
 def tenant_edit(request, pk):
     tenant = get_object_for_user(Tenant.objects.all(), request.user, Role.ADMIN, pk=pk)

@@ -34,8 +34,8 @@ def _raw_column(tenant, column):
         return cursor.fetchone()[0]
 
 
-def test_create_encrypts_the_secret_and_audits_without_it(admin_client):
-    response = admin_client.post("/tenants/new/", VALID)
+def test_create_encrypts_the_secret_and_audits_without_it(reauthenticated_admin_client):
+    response = reauthenticated_admin_client.post("/tenants/new/", VALID)
     tenant = Tenant.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/tenants/{tenant.pk}/"
     assert tenant.client_secret == "top-secret-value"
@@ -47,7 +47,7 @@ def test_create_encrypts_the_secret_and_audits_without_it(admin_client):
     assert "top-secret-value" not in str(event.after)
     # The detail and edit pages never show the secret again.
     for url in (f"/tenants/{tenant.pk}/", f"/tenants/{tenant.pk}/edit/"):
-        assert b"top-secret-value" not in admin_client.get(url).content
+        assert b"top-secret-value" not in reauthenticated_admin_client.get(url).content
 
 
 def test_cloud_defaults_and_overrides():
@@ -75,8 +75,8 @@ def test_cloud_defaults_and_overrides():
         ({"name": ""}, "name", "required"),
     ],
 )
-def test_bad_input_changes_nothing(admin_client, change, field, message):
-    response = admin_client.post("/tenants/new/", {**VALID, **change})
+def test_bad_input_changes_nothing(reauthenticated_admin_client, change, field, message):
+    response = reauthenticated_admin_client.post("/tenants/new/", {**VALID, **change})
     assert response.status_code == 200
     errors = response.context["form"].errors
     assert field in errors, errors
@@ -85,7 +85,7 @@ def test_bad_input_changes_nothing(admin_client, change, field, message):
     assert not AuditEvent.objects.filter(action="tenant.create").exists()
 
 
-def test_exchange_server_with_basic_auth_and_custom_ca(admin_client):
+def test_exchange_server_with_basic_auth_and_custom_ca(reauthenticated_admin_client):
     ca = trustme.CA()
     data = {
         **VALID, "name": "On-prem", "kind": "server", "directory_id": "", "auth_method": "basic",
@@ -93,35 +93,39 @@ def test_exchange_server_with_basic_auth_and_custom_ca(admin_client):
         "ews_url": "https://mail.contoso.local/EWS/Exchange.asmx",
         "ca_bundle": ca.cert_pem.bytes().decode(),
     }  # fmt: skip
-    response = admin_client.post("/tenants/new/", data)
+    response = reauthenticated_admin_client.post("/tenants/new/", data)
     assert response.status_code == 302, response.context["form"].errors
     tenant = Tenant.objects.get(name="On-prem")
     assert tenant.password == "P@ssw0rd-x"
     assert tenant.endpoints()["ews_url"] == "https://mail.contoso.local/EWS/Exchange.asmx"
 
 
-def test_edit_keeps_secret_when_left_blank_and_audits_a_replacement(admin_client):
-    admin_client.post("/tenants/new/", VALID)
+def test_edit_keeps_secret_when_left_blank_and_audits_a_replacement(reauthenticated_admin_client):
+    reauthenticated_admin_client.post("/tenants/new/", VALID)
     tenant = Tenant.objects.get()
     url = f"/tenants/{tenant.pk}/edit/"
-    response = admin_client.post(url, {**VALID, "client_secret": "", "name": "Contoso Ltd"})
+    response = reauthenticated_admin_client.post(
+        url, {**VALID, "client_secret": "", "name": "Contoso Ltd"}
+    )
     assert response.status_code == 302
     tenant.refresh_from_db()
     assert (tenant.name, tenant.client_secret) == ("Contoso Ltd", "top-secret-value")
     update = AuditEvent.objects.get(action="tenant.update")
     assert update.before == {"name": "Contoso"} and update.after == {"name": "Contoso Ltd"}
-    admin_client.post(url, {**VALID, "client_secret": "rotated-secret-2"})
+    reauthenticated_admin_client.post(url, {**VALID, "client_secret": "rotated-secret-2"})
     tenant.refresh_from_db()
     assert tenant.client_secret == "rotated-secret-2"
     last = AuditEvent.objects.filter(action="tenant.update").first()
     assert "rotated-secret-2" not in str(last.after) and "client_secret" in last.after
 
 
-def test_turning_tls_verification_off_is_audited_and_shown(admin_client, viewer_client):
-    admin_client.post("/tenants/new/", VALID)
+def test_turning_tls_verification_off_is_audited_and_shown(
+    reauthenticated_admin_client, viewer_client
+):
+    reauthenticated_admin_client.post("/tenants/new/", VALID)
     tenant = Tenant.objects.get()
     data = {k: v for k, v in VALID.items() if k != "tls_verify"}
-    admin_client.post(f"/tenants/{tenant.pk}/edit/", data)
+    reauthenticated_admin_client.post(f"/tenants/{tenant.pk}/edit/", data)
     tenant.refresh_from_db()
     assert tenant.tls_verify is False
     assert AuditEvent.objects.filter(action="tenant.tls_verification_disabled").count() == 1
@@ -129,23 +133,23 @@ def test_turning_tls_verification_off_is_audited_and_shown(admin_client, viewer_
     assert b"TLS certificate verification is turned off" in page.content
 
 
-def test_delete_needs_the_name_typed(admin_client):
-    admin_client.post("/tenants/new/", VALID)
+def test_delete_needs_the_name_typed(reauthenticated_admin_client):
+    reauthenticated_admin_client.post("/tenants/new/", VALID)
     tenant = Tenant.objects.get()
     url = f"/tenants/{tenant.pk}/delete/"
-    assert admin_client.post(url, {"confirm_name": "contoso"}).status_code == 400
+    assert reauthenticated_admin_client.post(url, {"confirm_name": "contoso"}).status_code == 400
     assert Tenant.objects.exists()
-    assert admin_client.post(url, {"confirm_name": "Contoso"}).status_code == 302
+    assert reauthenticated_admin_client.post(url, {"confirm_name": "Contoso"}).status_code == 302
     assert not Tenant.objects.exists()
     assert AuditEvent.objects.get(action="tenant.delete").before["name"] == "Contoso"
 
 
-def test_roles(viewer_client, operator_client, admin_client):
+def test_roles(viewer_client, operator_client, reauthenticated_admin_client):
     assert viewer_client.get("/tenants/").status_code == 200
     assert viewer_client.get("/tenants/new/").status_code == 403
     assert operator_client.post("/tenants/new/", VALID).status_code == 403
     assert not Tenant.objects.exists()
-    assert admin_client.get("/tenants/999/").status_code == 404
+    assert reauthenticated_admin_client.get("/tenants/999/").status_code == 404
 
 
 def test_list_query_count_is_constant(viewer_client, django_assert_max_num_queries):
@@ -159,8 +163,8 @@ def test_list_query_count_is_constant(viewer_client, django_assert_max_num_queri
         viewer_client.get("/tenants/")
 
 
-def test_rotate_keys_reencrypts_with_the_newest_key(settings, admin_client):
-    admin_client.post("/tenants/new/", VALID)
+def test_rotate_keys_reencrypts_with_the_newest_key(settings, reauthenticated_admin_client):
+    reauthenticated_admin_client.post("/tenants/new/", VALID)
     tenant = Tenant.objects.get()
     old_raw = _raw_column(tenant, "client_secret")
     from cryptography.fernet import Fernet
@@ -174,23 +178,46 @@ def test_rotate_keys_reencrypts_with_the_newest_key(settings, admin_client):
     assert new_raw != old_raw
     # Only the new key is needed now.
     assert _fernet_for((new_key,)).decrypt(new_raw[5:].encode()) == b"top-secret-value"
-    assert AuditEvent.objects.get(action="keys.rotate").after["reencrypted"]["tenants.tenant"] == 1
+    rotated = AuditEvent.objects.get(action="keys.rotate").after["reencrypted"]
+    assert rotated["tenants.tenant"] == 1
+    # The Admin persona's TOTP secret moved to the new key too, and still verifies.
+    from allauth.mfa.models import Authenticator
+
+    assert rotated["mfa.authenticator"] >= 1
+    totp = Authenticator.objects.get(type=Authenticator.Type.TOTP)
+    assert _fernet_for((new_key,)).decrypt(totp.data["secret"][5:].encode())
 
 
-def test_certificate_credentials_are_validated_and_encrypted(admin_client):
+def test_certificate_credentials_are_validated_and_encrypted(reauthenticated_admin_client):
     rsa_leaf = trustme.CA(key_type=trustme.KeyType.RSA).issue_cert(
         "portal.contoso.com", key_type=trustme.KeyType.RSA
     )
     ec_leaf = trustme.CA().issue_cert("portal.contoso.com", key_type=trustme.KeyType.ECDSA)
     data = {**VALID, "auth_method": "oauth_cert", "client_secret": ""}
-    bad = admin_client.post(
+    bad = reauthenticated_admin_client.post(
         "/tenants/new/",
         {**data, "certificate_pem": ec_leaf.private_key_and_cert_chain_pem.bytes().decode()},
     )
     assert "must be RSA" in " ".join(bad.context["form"].errors["certificate_pem"])
     pem = rsa_leaf.private_key_and_cert_chain_pem.bytes().decode()
-    assert admin_client.post("/tenants/new/", {**data, "certificate_pem": pem}).status_code == 302
+    assert (
+        reauthenticated_admin_client.post(
+            "/tenants/new/", {**data, "certificate_pem": pem}
+        ).status_code
+        == 302
+    )
     tenant = Tenant.objects.get()
     assert tenant.certificate_pem == pem.strip()
     assert "PRIVATE KEY" not in _raw_column(tenant, "certificate_pem")
-    assert b"PRIVATE KEY" not in admin_client.get(f"/tenants/{tenant.pk}/edit/").content
+    assert (
+        b"PRIVATE KEY"
+        not in reauthenticated_admin_client.get(f"/tenants/{tenant.pk}/edit/").content
+    )
+
+
+def test_changing_a_tenant_needs_a_fresh_reauthentication(admin_client):
+    response = admin_client.post("/tenants/new/", VALID)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/reauthenticate/")
+    assert not Tenant.objects.exists()
+    assert not AuditEvent.objects.filter(action="tenant.create").exists()

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from portal.audit.api import record
-from portal.lib.crypto import encrypted_fields
+from portal.lib.crypto import PREFIX, encrypted_fields, rotate
 
 
 class Command(BaseCommand):
@@ -28,6 +28,7 @@ class Command(BaseCommand):
                     )
                     rows += 1
                 counts[model._meta.label_lower] = rows
+            counts["mfa.authenticator"] = _rotate_mfa_secrets()
             record(
                 "keys.rotate",
                 target={"type": "portal.keys", "id": "", "label": "field encryption keys"},
@@ -35,3 +36,22 @@ class Command(BaseCommand):
             )
         total = sum(counts.values())
         self.stdout.write(self.style.SUCCESS(f"Re-encrypted {total} rows: {counts or 'none'}"))
+
+
+def _rotate_mfa_secrets() -> int:
+    """TOTP secrets and recovery-code seeds are encrypted inside allauth's JSON ``data``."""
+    from allauth.mfa.models import Authenticator
+
+    rows = 0
+    for authenticator in Authenticator.objects.all().iterator():
+        data = dict(authenticator.data)
+        changed = False
+        for key in ("secret", "seed"):
+            value = data.get(key)
+            if isinstance(value, str) and value.startswith(PREFIX):
+                data[key] = rotate(value)
+                changed = True
+        if changed:
+            Authenticator.objects.filter(pk=authenticator.pk).update(data=data)
+            rows += 1
+    return rows
