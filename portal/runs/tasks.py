@@ -3,7 +3,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import close_old_connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from portal.audit import context
@@ -98,7 +98,7 @@ def run_everything_task(tenant_ids: list[int] | None = None) -> dict:
             return runner.execute(ProbeRun.objects.select_related("tenant").get(pk=run.pk))
         finally:
             context.deactivate(token)
-            close_old_connections()
+            connections.close_all()  # this thread's own connections; the pool thread lingers
 
     counts = {}
     with ThreadPoolExecutor(max_workers=settings.CONNECTIVITY_CONCURRENCY) as pool:
