@@ -22,14 +22,19 @@ from portal.lib.env import (
     env_secret_list,
     env_str,
     parse_email_url,
+    read_key_file,
+    split_secret_list,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_secret("SECRET_KEY")
-FIELD_ENCRYPTION_KEYS = env_secret_list("FIELD_ENCRYPTION_KEYS")
+# Unset, they fall back to the embedded default's own key files that `make run` wrote once.
+SECRET_KEY = env_secret("SECRET_KEY") or read_key_file(VAR_DIR / "secret_key")
+FIELD_ENCRYPTION_KEYS = env_secret_list("FIELD_ENCRYPTION_KEYS") or split_secret_list(
+    read_key_file(VAR_DIR / "field_keys")
+)
 if not SECRET_KEY or not FIELD_ENCRYPTION_KEYS:
     if not DEBUG:
         raise ImproperlyConfigured(

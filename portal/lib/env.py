@@ -63,7 +63,11 @@ def env_secret(name: str, default: str | None = None) -> str | None:
 
 def env_secret_list(name: str) -> list[str]:
     """A comma-separated secret list (e.g. encryption keys, newest first)."""
-    value = env_secret(name)
+    return split_secret_list(env_secret(name))
+
+
+def split_secret_list(value: str | None) -> list[str]:
+    """Comma- or newline-separated values, blanks dropped."""
     if not value:
         return []
     return [item.strip() for item in value.replace("\n", ",").split(",") if item.strip()]
@@ -90,3 +94,12 @@ def parse_email_url(url: str) -> dict:
             "use_tls": parts.scheme == "smtp" and query.get("tls", "true") in _TRUE,
         },
     }
+
+
+def read_key_file(path) -> str | None:
+    """The stripped contents of a key file if it exists, else None."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read().strip() or None
+    except FileNotFoundError:
+        return None

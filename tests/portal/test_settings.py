@@ -92,3 +92,13 @@ def test_check_deploy_is_clean_in_production(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_embedded_default_reads_the_key_files_make_run_wrote(tmp_path):
+    (tmp_path / "secret_key").write_text("s" * 50 + "\n")
+    (tmp_path / "field_keys").write_text(KEY + "\n")
+    result = _manage("check", DEBUG="false", VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _manage("check", DEBUG="false", VAR_DIR=str(empty)).returncode != 0
