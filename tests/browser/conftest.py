@@ -75,7 +75,7 @@ def sign_in(page, username: str, password: str) -> None:
     page.goto("/accounts/login/")
     page.get_by_label("Login").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
     if "/accounts/2fa/authenticate/" in page.url:
         # Admins have a second factor: answer with the code their authenticator app shows now.

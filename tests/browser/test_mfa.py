@@ -20,7 +20,7 @@ def test_admin_enrols_totp_then_signs_in_with_a_code(page, settings):
     page.goto("/accounts/login/")
     page.get_by_label("Login").fill("nadia-admin")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     # Held at enrolment; adding a factor asks for the password once more.
     page.wait_for_url("**/accounts/reauthenticate/**")
     _no_problems(page)
@@ -49,7 +49,7 @@ def test_admin_enrols_totp_then_signs_in_with_a_code(page, settings):
     page.goto("/accounts/login/")
     page.get_by_label("Login").fill("nadia-admin")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url("**/accounts/2fa/authenticate/")
     _no_problems(page)
     page.locator("input[name=code]").fill(totp_code(secret, offset=1))

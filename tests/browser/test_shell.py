@@ -44,7 +44,7 @@ def test_wrong_password_is_refused(page, viewer_user):
     page.goto("/accounts/login/")
     page.get_by_label("Login").fill(viewer_user.username)
     page.get_by_label("Password").fill("not-the-password")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     assert "/accounts/login/" in page.url
     assert page.get_by_text("not correct").is_visible()
     _assert_clean(page, "failed sign-in")
