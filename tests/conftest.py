@@ -41,7 +41,11 @@ def _private_cache(tmp_path_factory):
 
     location = str(tmp_path_factory.mktemp("cache"))
     backend = "django.core.cache.backends.filebased.FileBasedCache"
-    with override_settings(CACHES={"default": {"BACKEND": backend, "LOCATION": location}}):
+    # A fast hasher: the suite creates hundreds of accounts; production keeps Django's default.
+    fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with override_settings(
+        CACHES={"default": {"BACKEND": backend, "LOCATION": location}}, PASSWORD_HASHERS=fast
+    ):
         yield
 
 

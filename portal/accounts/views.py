@@ -22,6 +22,7 @@ from portal.lib.access import (
     get_object_for_user,
     requires,
     requires_reauthentication,
+    role_from_groups,
     user_role,
 )
 from portal.lib.htmx import render as htmx_render
@@ -91,7 +92,7 @@ def _users_queryset():
 def user_list(request):
     users = list(_users_queryset())
     for user in users:
-        user.portal_role = user_role(user)
+        user.portal_role = role_from_groups(user)
     return htmx_render(
         request,
         "accounts/users.html",

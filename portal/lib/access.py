@@ -52,6 +52,19 @@ def user_role(user) -> Role:
     return role
 
 
+def role_from_groups(user) -> Role:
+    """The role from already-fetched groups (list pages prefetch them; no query per user).
+
+    Matches ``user_role`` because each role group holds its own permission and those below it.
+    """
+    if not user.is_active:
+        return Role.NONE
+    if user.is_superuser:
+        return Role.ADMIN
+    by_name = {role.group_name: role for role in (Role.VIEWER, Role.OPERATOR, Role.ADMIN)}
+    return max((by_name.get(g.name, Role.NONE) for g in user.groups.all()), default=Role.NONE)
+
+
 def has_role(user, role: Role) -> bool:
     return user_role(user) >= role
 
