@@ -102,3 +102,27 @@ def test_embedded_default_reads_the_key_files_make_run_wrote(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     assert _manage("check", DEBUG="false", VAR_DIR=str(empty)).returncode != 0
+
+
+def test_session_cookies_are_secure_in_production_and_expire_when_idle(tmp_path):
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY,"
+        " s.SESSION_COOKIE_SAMESITE, s.SESSION_COOKIE_AGE, s.SESSION_SAVE_EVERY_REQUEST)"
+    )
+    key_file = tmp_path / "field_keys"
+    key_file.write_text(KEY)
+    result = _manage(
+        "shell", "-c", code, DEBUG="false", SECRET_KEY="k" * 60,
+        FIELD_ENCRYPTION_KEYS_FILE=str(key_file), SECURE_HTTPS="true", SESSION_IDLE_TIMEOUT="900",
+    )  # fmt: skip
+    last_line = result.stdout.strip().splitlines()[-1]
+    assert last_line.split() == ["True", "True", "True", "Lax", "900", "True"], result.stderr
+    bad = _manage("check", DEBUG="false", SECRET_KEY="k" * 60,
+                  FIELD_ENCRYPTION_KEYS_FILE=str(key_file), SESSION_IDLE_TIMEOUT="10")  # fmt: skip
+    assert bad.returncode != 0 and "SESSION_IDLE_TIMEOUT must be at least 300" in bad.stderr
+
+
+def test_idle_session_is_extended_by_each_request(viewer_client):
+    first = viewer_client.get("/").cookies["sessionid"]["max-age"]
+    assert first == 8 * 3600  # every request renews the idle window
