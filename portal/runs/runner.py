@@ -110,7 +110,8 @@ def tenant_call(tenant: Tenant, probe: str, ca_file: str | None):
         if not tenant.primary_domain:
             raise CannotRun("Add an accepted domain to test its DNS records.")
         common.pop("ca_file")
-        return probes.probe_dns, {"domain": tenant.primary_domain, **common}
+        return probes.probe_dns, {"domain": tenant.primary_domain, **tenant.dns_resolver(),
+                                  **common}  # fmt: skip
     if probe == Probe.TLS:
         host, port = _host_port(ep["ews_url"])
         if not host:
@@ -133,6 +134,9 @@ def tenant_call(tenant: Tenant, probe: str, ca_file: str | None):
         raise CannotRun("Set a default test mailbox for this tenant.")
     if probe == Probe.AUTODISCOVER:
         kwargs = {"email": mailbox, "url": ep["autodiscover_url"] or None, **common}
+        if tenant.dns_server:  # SRV lookups go to the tenant's DNS server too
+            dns = tenant.dns_resolver()
+            kwargs.update(nameserver=dns["nameserver"], dns_port=dns["port"])
         kwargs.update(_bearer_or_basic(tenant, ep, ca_file))
         return probes.probe_autodiscover, kwargs
     if probe == Probe.EWS:

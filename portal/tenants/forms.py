@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from connectivity.oauth import load_certificate
 from connectivity.probes.core import InvalidInput, validate_host
-from portal.tenants.models import Tenant
+from portal.tenants.models import Tenant, parse_dns_server
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 SECRET_FIELDS = ("client_secret", "certificate_pem", "password")
@@ -63,7 +63,8 @@ class TenantForm(forms.ModelForm):
         fields = [
             "name", "kind", "cloud", "directory_id", "ews_url", "autodiscover_url", "mapi_url",
             "token_url", "smtp_host", "smtp_port", "smtp_security", "imap_host", "imap_port",
-            "pop_host", "pop_port", "auth_method", "client_id", "username", "test_mailbox",
+            "pop_host", "pop_port", "dns_server", "auth_method", "client_id", "username",
+            "test_mailbox",
             "tls_verify", "ca_bundle",
         ]  # fmt: skip
         widgets = {"ca_bundle": forms.Textarea(attrs={"rows": 3, "spellcheck": "false"})}
@@ -116,6 +117,14 @@ class TenantForm(forms.ModelForm):
 
     def clean_pop_port(self):
         return self._clean_port("pop_port")
+
+    def clean_dns_server(self):
+        value = self.cleaned_data["dns_server"].strip()
+        if value and parse_dns_server(value) is None:
+            raise ValidationError(
+                _("Use an IP address, optionally with a port: 192.0.2.53:5353, [2001:db8::53]:53.")
+            )
+        return value
 
     def clean_ca_bundle(self):
         text = self.cleaned_data["ca_bundle"].strip()

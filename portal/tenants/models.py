@@ -1,3 +1,5 @@
+import ipaddress
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -54,6 +56,11 @@ class Tenant(models.Model):
     imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
     pop_host = models.CharField(_("POP3 host"), max_length=253, blank=True)
     pop_port = models.PositiveIntegerField(_("POP3 port"), default=995)
+    dns_server = models.CharField(
+        _("DNS server for tests"), max_length=260, blank=True,
+        help_text=_("IP address or IP:port of the DNS server the tests ask; empty uses this "
+                    "machine's resolver."),
+    )  # fmt: skip
 
     auth_method = models.CharField(
         _("authentication"), max_length=12, choices=Auth.choices, default=Auth.OAUTH_SECRET
@@ -112,4 +119,27 @@ class Tenant(models.Model):
             "imap_port": self.imap_port,
             "pop_host": self.pop_host or (cloud.pop_host if cloud else ""),
             "pop_port": self.pop_port,
+            "dns_server": self.dns_server,
         }
+
+    def dns_resolver(self) -> dict:
+        """``nameserver``/``port`` arguments for DNS lookups, or {} for the machine's resolver."""
+        parsed = parse_dns_server(self.dns_server) if self.dns_server else None
+        return {"nameserver": parsed[0], "port": parsed[1]} if parsed else {}
+
+
+def parse_dns_server(value: str) -> tuple[str, int] | None:
+    """'192.0.2.53', '192.0.2.53:5353', '2001:db8::53' or '[2001:db8::53]:53' → (ip, port)."""
+    host, port = value, "53"
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        port = rest.removeprefix(":") or "53"
+    elif value.count(":") == 1:
+        host, port = value.split(":")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        return None
+    return str(ip), int(port)

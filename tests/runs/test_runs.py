@@ -321,3 +321,33 @@ def test_tls_verification_on_refuses_an_untrusted_server_and_off_only_warns(
     chain = next(s for s in tolerated.steps if s["name"] == "Certificate chain")
     assert chain["status"] == "warn" and chain["detail"].startswith("not enforced: untrusted CA")
     assert "turned off" in chain["hint"]
+
+
+def test_dns_run_asks_the_tenants_own_dns_server(sandbox_tenant):
+    from tests.connectivity.probe_dnsserver import dns_server
+
+    records = {
+        "sandbox.test.": [("A", "127.0.0.1"), ("MX", "10 mail.sandbox.test.")],
+        "mail.sandbox.test.": [("A", "127.0.0.1")],
+        "autodiscover.sandbox.test.": [("CNAME", "mail.sandbox.test.")],
+        "_autodiscover._tcp.sandbox.test.": [("SRV", "0 0 443 mail.sandbox.test.")],
+    }
+    with dns_server(records) as (port, queries):
+        sandbox_tenant.dns_server = f"127.0.0.1:{port}"
+        sandbox_tenant.save()
+        run = _run(sandbox_tenant, Probe.DNS)
+    assert run.status == RunStatus.PASS, run.steps
+    assert queries, "the tenant's DNS server was not asked"
+    mx = next(s for s in run.steps if s["name"] == "MX records")
+    assert "mail.sandbox.test" in mx["detail"]
+
+
+@pytest.mark.parametrize("value", ["dns.contoso.com", "10.0.0.53:99999", "1.2.3.4:x"])
+def test_dns_server_must_be_an_ip(reauthenticated_admin_client, sandbox_tenant, value):
+    from portal.tenants.forms import TenantForm
+
+    form = TenantForm(instance=sandbox_tenant, data={
+        **{f: getattr(sandbox_tenant, f) for f in TenantForm.Meta.fields},
+        "accepted_domains_text": "sandbox.test", "dns_server": value,
+    })  # fmt: skip
+    assert not form.is_valid() and "dns_server" in form.errors
