@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.accounts.forms import ROLE_BY_NAME, InviteForm, RoleForm
 from portal.accounts.invitations import invite
-from portal.accounts.mfa import SECOND_FACTORS
+from portal.accounts.mfa import SECOND_FACTORS, is_enrolled
 from portal.accounts.models import OneTimeLogin
 from portal.accounts.roles import set_role
 from portal.audit.api import record
@@ -45,6 +45,12 @@ def one_time_login(request, token):
                 result="denied",
             )
             return render(request, "accounts/one_time.html", {"valid": False}, status=400)
+        if is_enrolled(entry.user):
+            # A link must never stand in for a second factor the person already has.
+            record("auth.one_time_login", target=entry.user, result="denied",
+                   after={"reason": "account has a second factor"})  # fmt: skip
+            return render(request, "accounts/one_time.html", {"valid": False, "has_mfa": True},
+                          status=403)  # fmt: skip
         entry.used_at = timezone.now()
         entry.save(update_fields=["used_at"])
         record("auth.one_time_login", target=entry.user, actor=entry.user)

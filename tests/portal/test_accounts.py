@@ -86,3 +86,14 @@ def test_sign_out_is_audited(viewer_client):
     response = viewer_client.post("/accounts/logout/")
     assert response.status_code == 302
     assert AuditEvent.objects.filter(action="auth.logout", actor_username="vera-viewer").exists()
+
+
+def test_a_one_time_link_never_replaces_a_second_factor(client, admin_user, capsys):
+    call_command("createadmin", admin_user.username)  # already an Admin with TOTP
+    path = _link_from(capsys.readouterr().out)
+    response = client.post(path)
+    assert response.status_code == 403
+    assert b"protected by a second factor" in response.content
+    assert "_auth_user_id" not in client.session
+    event = AuditEvent.objects.filter(action="auth.one_time_login").get()
+    assert event.result == "denied" and event.after == {"reason": "account has a second factor"}
