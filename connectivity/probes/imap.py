@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import imaplib
 import socket
@@ -71,6 +72,8 @@ def probe_imap(
     tail = [AUTH, SELECT] if username else []
     plan = mailbox.plan_for(security, tail)
     secrets = [password, token]
+    if username and token:  # the encoded SASL string carries the token too
+        secrets.append(base64.b64encode(mailbox.xoauth2_string(username, token).encode()).decode())
     rec = Recorder("imap", f"{host}:{port}", plan, on_step, secrets, timeout=timeout)
     with rec:
         sock = mailbox.connect(
