@@ -24,6 +24,10 @@ def totp_secret(user) -> str:
 
 
 def totp_code(secret: str, offset: int = 0) -> str:
+    # The portal accepts only the current 30-second window: a code taken in its last seconds
+    # can expire before the browser or client submits it, so wait for a fresh window instead.
+    if offset == 0 and 30 - time.time() % 30 < 5:
+        time.sleep(30 - time.time() % 30 + 0.1)
     return format_hotp_value(hotp_value(secret, int(time.time()) // 30 + offset))
 
 
