@@ -27,7 +27,7 @@ def test_reset_removes_every_factor_ends_sessions_and_holds_the_admin_at_enrolme
     assert "Removed totp from 'alice-admin'; 1 session(s) ended." in out
     assert not Authenticator.objects.filter(user=admin_user).exists()
     assert client.get("/")["Location"].startswith("/accounts/login/")  # that session is over
-    event = AuditEvent.objects.get(action="mfa.reset")
+    event = AuditEvent.objects.get(action="mfa.remove_all")
     assert event.target_label == "alice-admin"
     assert event.before == {"factors": ["totp"]}
     assert event.after == {"factors": [], "sessions_ended": 1}
@@ -42,7 +42,7 @@ def test_reset_asks_to_type_the_username_and_changes_nothing_otherwise(admin_use
     with pytest.raises(CommandError, match="Not confirmed"):
         call_command("reset_mfa", admin_user.username)
     assert Authenticator.objects.filter(user=admin_user).count() == 1
-    assert not AuditEvent.objects.filter(action="mfa.reset").exists()
+    assert not AuditEvent.objects.filter(action="mfa.remove_all").exists()
 
     monkeypatch.setattr("builtins.input", lambda prompt: "alice-admin")
     call_command("reset_mfa", admin_user.username)
@@ -58,4 +58,4 @@ def test_reset_refuses_unknown_accounts_and_accounts_without_factors(
 ):
     with pytest.raises(CommandError, match=message):
         call_command("reset_mfa", username, "--no-input")
-    assert not AuditEvent.objects.filter(action="mfa.reset").exists()
+    assert not AuditEvent.objects.filter(action="mfa.remove_all").exists()

@@ -43,7 +43,7 @@ class Command(BaseCommand):
                 session.end()
                 ended += 1
             record(
-                "mfa.reset",
+                "mfa.remove_all",
                 target=user,
                 before={"factors": factors},
                 after={"factors": [], "sessions_ended": ended},
