@@ -99,11 +99,16 @@ def verify_chain(batch_size: int = 2000):
     # After a retention purge the chain starts at the newest anchor: the first kept event
     # must carry the purged event's hash.
     anchor = AuditAnchor.objects.order_by("-seq").first()
+    # The purge that wrote the anchor recorded itself in the chain it kept; an anchor without
+    # that event was not written by a purge.
+    first_kept, purge_seen = None, anchor is None
     if anchor is not None:
         previous_hash, previous_seq, last_seq = anchor.prev_hash, anchor.seq - 1, anchor.seq - 1
     while True:
         page = list(qs.filter(seq__gt=last_seq)[:batch_size])
         if not page:
+            if not purge_seen and first_kept is not None:
+                return checked, first_kept, "the chain starts at an anchor no purge recorded"
             return checked, None, ""
         for event in page:
             if previous_seq is not None and event.seq != previous_seq + 1:
@@ -112,9 +117,21 @@ def verify_chain(batch_size: int = 2000):
                 return checked, event, "previous-hash link broken (event removed or reordered)"
             if event.compute_hash() != event.hash:
                 return checked, event, "content does not match its hash (event edited)"
+            first_kept = first_kept or event
+            if not purge_seen and _records_anchor(event, anchor):
+                purge_seen = True
             previous_hash, previous_seq = event.hash, event.seq
             checked += 1
         last_seq = page[-1].seq
+
+
+def _records_anchor(event: AuditEvent, anchor) -> bool:
+    after = event.after if isinstance(event.after, dict) else {}
+    return (
+        event.action == "audit.purge"
+        and after.get("through_seq") == anchor.seq - 1
+        and after.get("export_sha256") == anchor.export_sha256
+    )
 
 
 def snapshot(instance, fields: list[str] | None = None) -> dict:

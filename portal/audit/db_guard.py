@@ -9,6 +9,9 @@ retention purge (``portal.audit.retention``), and only of events older than its 
 * SQLite: the purge writes one row to ``audit_auditpurgepermit`` in the same transaction (and
   removes it before committing); the trigger admits a row only when a permit covers its
   ``seq`` and it is older than the permit's ``before``.
+
+Retention anchors (``audit_auditanchor``) are append-only without exception: a purge adds one,
+nothing ever changes or removes one.
 """
 
 PG_INSTALL = """
@@ -36,9 +39,28 @@ CREATE TRIGGER audit_event_no_truncate
     BEFORE TRUNCATE ON audit_auditevent
     FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
 """
+PG_INSTALL_ANCHOR = """
+CREATE OR REPLACE FUNCTION audit_anchor_refuse_change() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'audit anchors are append-only (% refused)', TG_OP;
+END;
+$$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS audit_anchor_append_only ON audit_auditanchor;
+CREATE TRIGGER audit_anchor_append_only
+    BEFORE UPDATE OR DELETE ON audit_auditanchor
+    FOR EACH ROW EXECUTE FUNCTION audit_anchor_refuse_change();
+DROP TRIGGER IF EXISTS audit_anchor_no_truncate ON audit_auditanchor;
+CREATE TRIGGER audit_anchor_no_truncate
+    BEFORE TRUNCATE ON audit_auditanchor
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_anchor_refuse_change();
+"""
 PG_UNINSTALL = """
 DROP TRIGGER IF EXISTS audit_event_append_only ON audit_auditevent;
 DROP TRIGGER IF EXISTS audit_event_no_truncate ON audit_auditevent;
+"""
+PG_UNINSTALL_ANCHOR = """
+DROP TRIGGER IF EXISTS audit_anchor_append_only ON audit_auditanchor;
+DROP TRIGGER IF EXISTS audit_anchor_no_truncate ON audit_auditanchor;
 """
 SQLITE_INSTALL = [
     """CREATE TRIGGER IF NOT EXISTS audit_event_no_update BEFORE UPDATE ON audit_auditevent
@@ -50,30 +72,49 @@ SQLITE_INSTALL = [
        )
        BEGIN SELECT RAISE(ABORT, 'audit events are append-only (DELETE refused)'); END;""",
 ]
+SQLITE_INSTALL_ANCHOR = [
+    """CREATE TRIGGER IF NOT EXISTS audit_anchor_no_update BEFORE UPDATE ON audit_auditanchor
+       BEGIN SELECT RAISE(ABORT, 'audit anchors are append-only (UPDATE refused)'); END;""",
+    """CREATE TRIGGER IF NOT EXISTS audit_anchor_no_delete BEFORE DELETE ON audit_auditanchor
+       BEGIN SELECT RAISE(ABORT, 'audit anchors are append-only (DELETE refused)'); END;""",
+]
 SQLITE_UNINSTALL = [
     "DROP TRIGGER IF EXISTS audit_event_no_update;",
     "DROP TRIGGER IF EXISTS audit_event_no_delete;",
 ]
+SQLITE_UNINSTALL_ANCHOR = [
+    "DROP TRIGGER IF EXISTS audit_anchor_no_update;",
+    "DROP TRIGGER IF EXISTS audit_anchor_no_delete;",
+]
 
 
-def _statements(vendor: str, install: bool) -> list[str]:
+def _statements(vendor: str, install: bool, anchors: bool) -> list[str]:
     if vendor == "postgresql":
-        return [PG_INSTALL if install else PG_UNINSTALL]
+        if install:
+            return [PG_INSTALL] + ([PG_INSTALL_ANCHOR] if anchors else [])
+        return [PG_UNINSTALL] + ([PG_UNINSTALL_ANCHOR] if anchors else [])
     if vendor == "sqlite":
-        return SQLITE_INSTALL if install else SQLITE_UNINSTALL
+        if install:
+            return SQLITE_INSTALL + (SQLITE_INSTALL_ANCHOR if anchors else [])
+        return SQLITE_UNINSTALL + (SQLITE_UNINSTALL_ANCHOR if anchors else [])
     return []
+
+
+def _has_anchor_table(connection) -> bool:
+    # Early migrations install the guard before the anchor table exists.
+    return "audit_auditanchor" in connection.introspection.table_names()
 
 
 def install(connection) -> None:
     with connection.cursor() as cursor:
-        for statement in _statements(connection.vendor, True):
+        for statement in _statements(connection.vendor, True, _has_anchor_table(connection)):
             cursor.execute(statement)
 
 
 def uninstall(connection) -> None:
     """Only for tests that must flush the database."""
     with connection.cursor() as cursor:
-        for statement in _statements(connection.vendor, False):
+        for statement in _statements(connection.vendor, False, _has_anchor_table(connection)):
             cursor.execute(statement)
 
 

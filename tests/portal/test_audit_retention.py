@@ -114,3 +114,37 @@ def test_guard_refuses_deletes_without_the_permit_and_young_rows_with_it():
         with connection.cursor() as cursor:  # and no row may be changed
             cursor.execute(f"UPDATE {table} SET action = 'x' WHERE seq = %s", [old.seq])
     assert AuditEvent.objects.count() == 50
+
+
+def test_anchors_cannot_be_changed_or_removed(settings, tmp_path):
+    settings.AUDIT_RETENTION_DAYS = 30
+    settings.VAR_DIR = tmp_path
+    _old_and_new()
+    purge_expired(NOW)
+    table = connection.ops.quote_name(AuditAnchor._meta.db_table)
+    with pytest.raises(DatabaseError, match="append-only"):
+        _delete(f"DELETE FROM {table}", [])
+    with pytest.raises(DatabaseError, match="append-only"):
+        _delete(f"UPDATE {table} SET seq = seq + 5", [])
+    assert AuditAnchor.objects.get().seq == 41
+
+
+def test_an_anchor_no_purge_recorded_is_reported(settings, tmp_path):
+    """Someone who deleted old events behind the guard's back and wrote an anchor to hide the
+    gap is found out: the chain holds no purge event for that anchor."""
+    _old_and_new()
+    hidden = AuditEvent.objects.get(seq=40)
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    db_guard.uninstall(connection)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE seq <= 40")
+    finally:
+        db_guard.install(connection)
+    AuditAnchor.objects.create(
+        seq=41, prev_hash=hidden.hash, purged_count=40, purged_before=NOW, export_sha256="0" * 64
+    )
+    checked, bad, reason = verify_chain()
+    assert bad is not None and bad.seq == 41
+    assert reason == "the chain starts at an anchor no purge recorded"
+    assert checked == 10
