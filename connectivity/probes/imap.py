@@ -11,7 +11,7 @@ import imaplib
 import socket
 
 from connectivity.netguard import Resolver
-from connectivity.probes import mailbox
+from connectivity.probes import mailbox, sasl
 from connectivity.probes import tls as tlsmod
 from connectivity.probes.core import OnStep, ProbeResult, Recorder, Status
 from connectivity.probes.mailbox import AUTH, CAPABILITIES, GREETING
@@ -73,7 +73,7 @@ def probe_imap(
     plan = mailbox.plan_for(security, tail)
     secrets = [password, token]
     if username and token:  # the encoded SASL string carries the token too
-        secrets.append(base64.b64encode(mailbox.xoauth2_string(username, token).encode()).decode())
+        secrets.append(base64.b64encode(sasl.xoauth2_string(username, token).encode()).decode())
     rec = Recorder("imap", f"{host}:{port}", plan, on_step, secrets, timeout=timeout)
     with rec:
         sock = mailbox.connect(
@@ -136,8 +136,22 @@ def _session(rec, imap, host, security, ca_file, username, password, token, auth
                     "the server does not offer AUTH=XOAUTH2",
                     "Use an endpoint that supports OAuth (Exchange Online does), or a password.",
                 )
-            blob = mailbox.xoauth2_string(username, token).encode()
-            typ, data = imap.authenticate("XOAUTH2", lambda _challenge: blob)
+            blob = sasl.xoauth2_string(username, token).encode()
+            challenges: list[bytes] = []
+
+            def respond(challenge: bytes) -> bytes:
+                # The first (empty) challenge gets the token; a second one is the server's
+                # refusal, answered with an empty line to end the exchange.
+                challenges.append(challenge)
+                return blob if len(challenges) == 1 else b""
+
+            try:
+                typ, data = imap.authenticate("XOAUTH2", respond)
+            except imaplib.IMAP4.error:
+                if len(challenges) < 2:
+                    raise
+                refusal = sasl.xoauth2_refusal(challenges[-1])
+                s.fail(f"XOAUTH2 as {username} refused: {refusal}", mailbox.XOAUTH2_REFUSED_HINT)
         elif method == "plain":
             blob = f"\0{username}\0{password}".encode()
             typ, data = imap.authenticate("PLAIN", lambda _challenge: blob)

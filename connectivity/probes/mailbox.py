@@ -30,8 +30,13 @@ EXO_AUTH_HINT = (
 )
 
 
-def xoauth2_string(user: str, token: str) -> str:
-    return f"user={user}\x01auth=Bearer {token}\x01\x01"
+XOAUTH2_REFUSED_HINT = (
+    "The server refused the access token. Check that it was issued for this mailbox's user "
+    "(delegated) or for an app with IMAP.AccessAsApp / POP.AccessAsApp and scope "
+    "https://outlook.office365.com/.default, that it has not expired, and — for app-only "
+    "access to Exchange Online — that New-ServicePrincipal and Add-MailboxPermission were run "
+    "for this mailbox."
+)
 
 
 def validate(host, port, security, auth_method, methods, username, password, token) -> None:

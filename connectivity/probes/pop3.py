@@ -11,7 +11,7 @@ import poplib
 import socket
 
 from connectivity.netguard import Resolver
-from connectivity.probes import mailbox
+from connectivity.probes import mailbox, sasl
 from connectivity.probes import tls as tlsmod
 from connectivity.probes.core import OnStep, ProbeResult, Recorder, Status
 from connectivity.probes.mailbox import AUTH, CAPABILITIES, GREETING
@@ -76,7 +76,7 @@ def probe_pop3(
     plan = mailbox.plan_for(security, [AUTH, STAT] if username else [])
     secrets = [password, token]
     if username and token:
-        secrets.append(base64.b64encode(mailbox.xoauth2_string(username, token).encode()).decode())
+        secrets.append(base64.b64encode(sasl.xoauth2_string(username, token).encode()).decode())
     rec = Recorder("pop3", f"{host}:{port}", plan, on_step, secrets, timeout=timeout)
     with rec:
         sock = mailbox.connect(
@@ -140,9 +140,14 @@ def _session(rec, pop, host, security, ca_file, username, password, token, auth_
                     "the server does not offer SASL XOAUTH2",
                     "Use an endpoint that supports OAuth (Exchange Online does), or a password.",
                 )
-            blob = base64.b64encode(mailbox.xoauth2_string(username, token).encode())
+            blob = base64.b64encode(sasl.xoauth2_string(username, token).encode())
             pop._shortcmd("AUTH XOAUTH2")  # noqa: SLF001 - poplib has no SASL helper
             reply = pop._shortcmd(blob.decode())  # noqa: SLF001
+            if reply == b"+" or reply.startswith(b"+ "):  # an error challenge, not +OK
+                refusal = sasl.xoauth2_refusal(base64.b64decode(reply[2:] or b""))
+                with contextlib.suppress(poplib.error_proto):
+                    pop._shortcmd("")  # noqa: SLF001 - ends the exchange; the server says -ERR
+                s.fail(f"XOAUTH2 as {username} refused: {refusal}", mailbox.XOAUTH2_REFUSED_HINT)
         else:
             pop.user(username)
             reply = pop.pass_(password)

@@ -14,6 +14,7 @@ import socket
 from email.message import EmailMessage
 
 from connectivity.netguard import Resolver
+from connectivity.probes import sasl
 from connectivity.probes import tls as tlsmod
 from connectivity.probes.core import (
     InvalidInput,
@@ -51,10 +52,6 @@ class _ProbeSMTP(smtplib.SMTP):
 
     def _get_socket(self, host, port, timeout):
         return self._sock_in
-
-
-def xoauth2_string(user: str, token: str) -> str:
-    return f"user={user}\x01auth=Bearer {token}\x01\x01"
 
 
 def _auth_features(smtp: smtplib.SMTP) -> list[str]:
@@ -145,7 +142,7 @@ def probe_smtp(
     if username and password:
         secrets.append(base64.b64encode(f"\0{username}\0{password}".encode()).decode())
     if username and token:
-        secrets.append(base64.b64encode(xoauth2_string(username, token).encode()).decode())
+        secrets.append(base64.b64encode(sasl.xoauth2_string(username, token).encode()).decode())
     rec = Recorder("smtp", f"{host}:{port}", plan, on_step, secrets, timeout=timeout)
 
     smtp: _ProbeSMTP | None = None
@@ -271,7 +268,7 @@ def _authenticate(rec, smtp, security, encrypted, username, password, token, aut
             )
         smtp.user, smtp.password = username, password or ""
         if method == "xoauth2":
-            blob = xoauth2_string(username, token)
+            blob = sasl.xoauth2_string(username, token)
             code, msg = smtp.auth(
                 "XOAUTH2", lambda challenge=None: blob if challenge is None else ""
             )

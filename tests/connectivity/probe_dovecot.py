@@ -34,7 +34,7 @@ ssl_cert = <{d}/cert.pem
 ssl_key = <{d}/key.pem
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = yes
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth_mechanisms}
 auth_failure_delay = 0
 first_valid_uid = 1
 mail_location = maildir:{d}/mail/%n
@@ -43,9 +43,10 @@ default_internal_user = dovecot
 default_login_user = dovenull
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {d}/passwd
 }}
-userdb {{
+{oauth_passdb}userdb {{
   driver = static
   args = uid=nobody gid=nogroup home={d}/mail/%n
 }}
@@ -76,6 +77,22 @@ service anvil {{
 """
 
 
+# Dovecot validates the bearer JWT itself (introspection_mode = local) against the public key
+# in a dict: the file <prefix>/<azp or "default">/<alg>/<kid or "default">.
+OAUTH_PASSDB = """passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {d}/oauth2.conf.ext
+}}
+"""
+OAUTH_CONF = """introspection_mode = local
+local_validation_key_dict = fs:posix:prefix={d}/keys/
+username_attribute = sub
+issuers = {issuer}
+"""
+OAUTH_ISSUER = "https://login.test/contoso/v2.0"
+
+
 def _wait_port(port: int, deadline: float) -> None:
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
@@ -85,8 +102,12 @@ def _wait_port(port: int, deadline: float) -> None:
 
 
 @contextlib.contextmanager
-def dovecot(cert_chain_pem: bytes, key_pem: bytes):
-    """Start Dovecot; yield a dict of ports (imap, imaps, pop3, pop3s)."""
+def dovecot(cert_chain_pem: bytes, key_pem: bytes, oauth_public_key_pem: bytes | None = None):
+    """Start Dovecot; yield a dict of ports (imap, imaps, pop3, pop3s).
+
+    With ``oauth_public_key_pem`` it also offers XOAUTH2/OAUTHBEARER and accepts RS256 tokens
+    signed by the matching private key, issued by OAUTH_ISSUER, whose ``sub`` is the user.
+    """
     d = tempfile.mkdtemp(prefix="probe-dovecot-")
     os.chmod(d, 0o755)  # noqa: S103 - the auth process (user dovecot) must traverse it
     ports = {name: free_port() for name in ("imap", "imaps", "pop3", "pop3s")}
@@ -102,9 +123,23 @@ def dovecot(cert_chain_pem: bytes, key_pem: bytes):
     with open(os.path.join(d, "passwd"), "w") as fh:
         fh.write(f"{MAIL_USER}:{{PLAIN}}{MAIL_PASSWORD}::::::\n")
     os.chmod(os.path.join(d, "passwd"), 0o644)
+    oauth = {"oauth_mechanisms": "", "oauth_passdb": ""}
+    if oauth_public_key_pem:
+        oauth = {
+            "oauth_mechanisms": " xoauth2 oauthbearer",
+            "oauth_passdb": OAUTH_PASSDB.format(d=d),
+        }
+        keydir = os.path.join(d, "keys", "default", "RS256")
+        os.makedirs(keydir)
+        for folder in (os.path.join(d, "keys"), os.path.dirname(keydir), keydir):
+            os.chmod(folder, 0o755)  # noqa: S103 - read by the auth process (user dovecot)
+        with open(os.path.join(keydir, "default"), "wb") as fh:
+            fh.write(oauth_public_key_pem)
+        with open(os.path.join(d, "oauth2.conf.ext"), "w") as fh:
+            fh.write(OAUTH_CONF.format(d=d, issuer=OAUTH_ISSUER))
     conf = os.path.join(d, "dovecot.conf")
     with open(conf, "w") as fh:
-        fh.write(CONFIG.format(d=d, port=ports["imap"], **ports))
+        fh.write(CONFIG.format(d=d, port=ports["imap"], **ports, **oauth))
     proc = subprocess.Popen(
         [DOVECOT, "-F", "-c", conf], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )

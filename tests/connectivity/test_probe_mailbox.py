@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
+import jwt
 import pytest
-from probe_dovecot import MAIL_PASSWORD, MAIL_USER, dovecot
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from probe_dovecot import MAIL_PASSWORD, MAIL_USER, OAUTH_ISSUER, dovecot
 
 from connectivity.probes.core import Status
 from connectivity.probes.imap import probe_imap
@@ -119,3 +124,78 @@ def test_pop3_wrong_password(mailserver, pki, security):
     assert "-ERR" in step.detail
     assert step.hint
     assert result.step("STAT").status == Status.SKIP
+
+
+# --- XOAUTH2 against a Dovecot that validates bearer tokens itself -------------------------
+
+
+@pytest.fixture(scope="module")
+def oauth_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="module")
+def oauth_mailserver(pki, oauth_key):
+    leaf = pki.leaf("localhost")
+    public_pem = oauth_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    with dovecot(leaf.pem() + pki.inter.pem(), leaf.key_pem(), public_pem) as ports:
+        yield ports
+
+
+def _token(key, *, sub=MAIL_USER, lifetime=600, issuer=OAUTH_ISSUER) -> str:
+    now = int(time.time())
+    claims = {"iss": issuer, "sub": sub, "iat": now - 5, "nbf": now - 5, "exp": now + lifetime}
+    return jwt.encode(claims, key, algorithm="RS256")
+
+
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+def test_imap_xoauth2_with_a_valid_token(oauth_mailserver, oauth_key, pki, security):
+    token = _token(oauth_key)
+    result = probe_imap(
+        "localhost", oauth_mailserver["imaps" if security == "tls" else "imap"],
+        security=security, username=MAIL_USER, token=token, ca_file=pki.ca_file, timeout=5,
+    )  # fmt: skip
+    assert result.ok, result.to_dict()
+    assert result.step("Authenticate").detail.startswith("XOAUTH2")
+    assert result.step("Select INBOX").status == Status.PASS
+    assert token not in str(result.to_dict())
+
+
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+def test_pop3_xoauth2_with_a_valid_token(oauth_mailserver, oauth_key, pki, security):
+    token = _token(oauth_key)
+    result = probe_pop3(
+        "localhost", oauth_mailserver["pop3s" if security == "tls" else "pop3"],
+        security=security, username=MAIL_USER, token=token, ca_file=pki.ca_file, timeout=5,
+    )  # fmt: skip
+    assert result.ok, result.to_dict()
+    assert result.step("Authenticate").detail.startswith("XOAUTH2")
+    assert result.step("STAT").status == Status.PASS
+    assert token not in str(result.to_dict())
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param({"lifetime": -60}, id="expired"),
+        pytest.param({"sub": "mallory@contoso.test"}, id="other-user"),
+        pytest.param({"issuer": "https://evil.test/"}, id="wrong-issuer"),
+    ],
+)
+def test_imap_and_pop3_xoauth2_refused_tokens_fail_with_a_hint(
+    oauth_mailserver, oauth_key, pki, bad
+):
+    token = _token(oauth_key, **bad)
+    for probe, port in ((probe_imap, "imaps"), (probe_pop3, "pop3s")):
+        result = probe(
+            "localhost", oauth_mailserver[port], username=MAIL_USER, token=token,
+            ca_file=pki.ca_file, timeout=5,
+        )  # fmt: skip
+        step = result.step("Authenticate")
+        assert step.status == Status.FAIL, (probe.__name__, result.to_dict())
+        assert step.detail.startswith(f"XOAUTH2 as {MAIL_USER} refused: status 401"), step.detail
+        assert "IMAP.AccessAsApp" in step.hint
+        assert result.steps[-1].status == Status.SKIP  # nothing runs on a refused session
+        assert token not in str(result.to_dict())
