@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import imaplib
 import socket
@@ -71,9 +70,7 @@ def probe_imap(
     mailbox.reject_crlf("mailbox", mailbox_name)
     tail = [AUTH, SELECT] if username else []
     plan = mailbox.plan_for(security, tail)
-    secrets = [password, token]
-    if username and token:  # the encoded SASL string carries the token too
-        secrets.append(base64.b64encode(sasl.xoauth2_string(username, token).encode()).decode())
+    secrets = sasl.secret_forms(username, password, token)
     rec = Recorder("imap", f"{host}:{port}", plan, on_step, secrets, timeout=timeout)
     with rec:
         sock = mailbox.connect(

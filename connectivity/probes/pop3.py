@@ -74,9 +74,7 @@ def probe_pop3(
         auth_method = "xoauth2"
     mailbox.validate(host, port, security, auth_method, AUTH_METHODS, username, password, token)
     plan = mailbox.plan_for(security, [AUTH, STAT] if username else [])
-    secrets = [password, token]
-    if username and token:
-        secrets.append(base64.b64encode(sasl.xoauth2_string(username, token).encode()).decode())
+    secrets = sasl.secret_forms(username, password, token)
     rec = Recorder("pop3", f"{host}:{port}", plan, on_step, secrets, timeout=timeout)
     with rec:
         sock = mailbox.connect(

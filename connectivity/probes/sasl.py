@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 
 def xoauth2_string(user: str, token: str) -> str:
     return f"user={user}\x01auth=Bearer {token}\x01\x01"
+
+
+def secret_forms(username: str | None, password: str | None, token: str | None) -> list[str]:
+    """Every form in which a credential can cross the wire, for scrubbing step details:
+    the raw values and their SASL PLAIN / XOAUTH2 encodings."""
+    forms = [x for x in (password, token) if x]
+    if username and password:
+        forms.append(base64.b64encode(f"\0{username}\0{password}".encode()).decode())
+    if username and token:
+        forms.append(base64.b64encode(xoauth2_string(username, token).encode()).decode())
+    return forms
 
 
 def xoauth2_refusal(challenge: bytes) -> str:

@@ -7,7 +7,6 @@ for: that is reported as a failed "Authenticate" step with the credential withhe
 
 from __future__ import annotations
 
-import base64
 import email.utils
 import smtplib
 import socket
@@ -138,11 +137,7 @@ def probe_smtp(
     if mail_from:
         plan.append(SEND)
 
-    secrets = [password, token]
-    if username and password:
-        secrets.append(base64.b64encode(f"\0{username}\0{password}".encode()).decode())
-    if username and token:
-        secrets.append(base64.b64encode(sasl.xoauth2_string(username, token).encode()).decode())
+    secrets = sasl.secret_forms(username, password, token)
     rec = Recorder("smtp", f"{host}:{port}", plan, on_step, secrets, timeout=timeout)
 
     smtp: _ProbeSMTP | None = None

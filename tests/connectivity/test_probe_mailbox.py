@@ -151,28 +151,22 @@ def _token(key, *, sub=MAIL_USER, lifetime=600, issuer=OAUTH_ISSUER) -> str:
 
 
 @pytest.mark.parametrize("security", ["tls", "starttls"])
-def test_imap_xoauth2_with_a_valid_token(oauth_mailserver, oauth_key, pki, security):
+@pytest.mark.parametrize(
+    ("probe", "ports", "last_step"),
+    [(probe_imap, ("imaps", "imap"), "Select INBOX"), (probe_pop3, ("pop3s", "pop3"), "STAT")],
+    ids=["imap", "pop3"],
+)
+def test_xoauth2_with_a_valid_token(
+    oauth_mailserver, oauth_key, pki, security, probe, ports, last_step
+):
     token = _token(oauth_key)
-    result = probe_imap(
-        "localhost", oauth_mailserver["imaps" if security == "tls" else "imap"],
+    result = probe(
+        "localhost", oauth_mailserver[ports[0] if security == "tls" else ports[1]],
         security=security, username=MAIL_USER, token=token, ca_file=pki.ca_file, timeout=5,
     )  # fmt: skip
     assert result.ok, result.to_dict()
     assert result.step("Authenticate").detail.startswith("XOAUTH2")
-    assert result.step("Select INBOX").status == Status.PASS
-    assert token not in str(result.to_dict())
-
-
-@pytest.mark.parametrize("security", ["tls", "starttls"])
-def test_pop3_xoauth2_with_a_valid_token(oauth_mailserver, oauth_key, pki, security):
-    token = _token(oauth_key)
-    result = probe_pop3(
-        "localhost", oauth_mailserver["pop3s" if security == "tls" else "pop3"],
-        security=security, username=MAIL_USER, token=token, ca_file=pki.ca_file, timeout=5,
-    )  # fmt: skip
-    assert result.ok, result.to_dict()
-    assert result.step("Authenticate").detail.startswith("XOAUTH2")
-    assert result.step("STAT").status == Status.PASS
+    assert result.step(last_step).status == Status.PASS
     assert token not in str(result.to_dict())
 
 
