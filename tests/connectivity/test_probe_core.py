@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
+from connectivity.probes import sasl
 from connectivity.probes.core import Recorder, Status
 
 
@@ -64,6 +66,19 @@ def test_secret_never_appears_in_step_text():
     text = json.dumps(rec.result.to_dict())
     assert secret not in text
     assert "***" in text
+
+
+def test_encoded_credentials_are_scrubbed_too():
+    plain = base64.b64encode(b"\0carol\0pa55").decode()
+    bearer = base64.b64encode(b"user=carol\x01auth=Bearer tok.en\x01\x01").decode()
+    forms = sasl.secret_forms("carol", "pa55", "tok.en")
+    assert set(forms) == {"pa55", "tok.en", plain, bearer}
+    rec = Recorder("demo", "t", ["auth"], secrets=forms)
+    with rec, rec.step("auth", fatal=False) as s:
+        s.detail = f"AUTH PLAIN {plain} / AUTHENTICATE XOAUTH2 {bearer}"
+    text = json.dumps(rec.result.to_dict())
+    assert plain not in text and bearer not in text
+    assert sasl.secret_forms(None, None, None) == []
 
 
 def test_broken_listener_does_not_break_the_probe():
