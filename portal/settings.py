@@ -6,6 +6,7 @@ portal runs on the embedded default: SQLite and a file-system Celery broker
 under ``var/``, email printed to the console.
 """
 
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -35,13 +36,21 @@ SECRET_KEY = env_secret("SECRET_KEY") or read_key_file(VAR_DIR / "secret_key")
 FIELD_ENCRYPTION_KEYS = env_secret_list("FIELD_ENCRYPTION_KEYS") or split_secret_list(
     read_key_file(VAR_DIR / "field_keys")
 )
+# Commands that only read the models and migration files never use either key, so they run on
+# a clean clone without them (the CI's and a developer's `makemigrations --check`).
+KEYLESS_COMMANDS = {"makemigrations", "showmigrations"}
+_keyless = (
+    len(sys.argv) > 1
+    and Path(sys.argv[0]).name in {"manage.py", "django-admin"}
+    and (sys.argv[1] in KEYLESS_COMMANDS)
+)
 if not SECRET_KEY or not FIELD_ENCRYPTION_KEYS:
-    if not DEBUG:
+    if not DEBUG and not _keyless:
         raise ImproperlyConfigured(
             "SECRET_KEY and FIELD_ENCRYPTION_KEYS must be set (or their *_FILE variants) "
             "when DEBUG is false. `make run` generates both under var/ for the embedded default."
         )
-    # Development only: throwaway values so `DEBUG=true manage.py ...` starts.
+    # Throwaway values so `DEBUG=true manage.py ...` and the keyless commands start.
     SECRET_KEY = SECRET_KEY or "insecure-development-key-" + "x" * 40
     FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or [
         "ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGk="

@@ -75,6 +75,16 @@ def test_production_refuses_to_start_without_keys():
     assert "SECRET_KEY and FIELD_ENCRYPTION_KEYS must be set" in result.stderr
 
 
+def test_makemigrations_runs_on_a_clean_clone_without_keys(tmp_path):
+    """Only commands that never use the keys are exempt; everything else still refuses."""
+    result = _manage("makemigrations", "--check", "--dry-run", DEBUG="false", VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes detected" in result.stdout
+    refused = _manage("migrate", "--plan", DEBUG="false", VAR_DIR=str(tmp_path))
+    assert refused.returncode != 0
+    assert "SECRET_KEY and FIELD_ENCRYPTION_KEYS must be set" in refused.stderr
+
+
 def test_bad_encryption_key_is_reported():
     result = _manage("check", DEBUG="false", SECRET_KEY="k" * 60, FIELD_ENCRYPTION_KEYS="nope")
     assert result.returncode != 0
