@@ -142,7 +142,11 @@ def _session(rec, pop, host, security, ca_file, username, password, token, auth_
             pop._shortcmd("AUTH XOAUTH2")  # noqa: SLF001 - poplib has no SASL helper
             reply = pop._shortcmd(blob.decode())  # noqa: SLF001
             if reply == b"+" or reply.startswith(b"+ "):  # an error challenge, not +OK
-                refusal = sasl.xoauth2_refusal(base64.b64decode(reply[2:] or b""))
+                try:
+                    challenge = base64.b64decode(reply[2:])
+                except ValueError:  # not base64: say only that the token was refused
+                    challenge = b""
+                refusal = sasl.xoauth2_refusal(challenge)
                 with contextlib.suppress(poplib.error_proto):
                     pop._shortcmd("")  # noqa: SLF001 - ends the exchange; the server says -ERR
                 s.fail(f"XOAUTH2 as {username} refused: {refusal}", mailbox.XOAUTH2_REFUSED_HINT)

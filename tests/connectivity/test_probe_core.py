@@ -123,3 +123,12 @@ def test_connectivity_package_never_imports_django_or_portal():
                 if n.split(".")[0] in ("django", "portal")
             ]
     assert offenders == []
+
+
+def test_xoauth2_refusal_reads_the_error_challenge():
+    challenge = b'{"status":"401","schemes":"bearer","scope":"https://outlook.office365.com/"}'
+    assert sasl.xoauth2_refusal(challenge) == (
+        "status 401, schemes bearer, scope https://outlook.office365.com/"
+    )
+    assert sasl.xoauth2_refusal(b"not json") == "the server refused the token"
+    assert sasl.xoauth2_refusal(b"[1, 2]") == "the server refused the token"
