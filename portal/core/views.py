@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from portal.accounts.checks import sso_origin_report
 from portal.core.health import broker_status, database_status
 from portal.lib.access import requires
 from portal.lib.htmx import render
@@ -60,5 +61,7 @@ def healthz(request):
         "status": "ok" if ok else "unavailable",
         "database": {"ok": db_ok, "detail": db_detail},
         "broker": {"ok": broker_ok, "detail": broker_detail},
+        # Reported, not fatal: the portal still serves local sign-in when an IdP is misconfigured.
+        "sso": sso_origin_report(),
     }
     return JsonResponse(body, status=200 if ok else 503)
