@@ -6,11 +6,13 @@ PIP := $(VENV)/bin/pip
 
 # Embedded default: keys generated once under var/ and read through the *_FILE variables.
 RUN_ENV := SECRET_KEY_FILE=var/secret_key FIELD_ENCRYPTION_KEYS_FILE=var/field_keys \
+	AUDIT_KEY_FILE=var/audit_key \
 	SECURE_HTTPS=$${SECURE_HTTPS:-false}
 # Tests: fixed throwaway keys; nothing here is a production secret.
 TEST_ENV := DEBUG=false SECURE_HTTPS=false VAR_DIR=$(CURDIR)/var/test \
 	SECRET_KEY=test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF \
 	FIELD_ENCRYPTION_KEYS=dGVzdC1rZXktbmV3LTAxMjM0NTY3ODlhYmNkZWYwMTI=,dGVzdC1rZXktb2xkLTAxMjM0NTY3ODlhYmNkZWYwMTI= \
+	AUDIT_KEY=test-audit-key-0123456789-abcdefghijklmnopqrstuvwxyz \
 	DJANGO_ALLOW_ASYNC_UNSAFE=true
 
 .PHONY: run test venv dev-venv keys lint format lock node-deps system-deps clean
@@ -28,13 +30,14 @@ $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
 venv: $(VENV)/.installed
 dev-venv: $(VENV)/.dev-installed
 
-var/secret_key var/field_keys:
+var/secret_key var/field_keys var/audit_key:
 	@mkdir -p var && chmod 700 var
 	@test -s var/secret_key || $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key
 	@test -s var/field_keys || $(PY) -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())" > var/field_keys
-	@chmod 600 var/secret_key var/field_keys
+	@test -s var/audit_key || $(PY) -c "import secrets; print(secrets.token_urlsafe(32))" > var/audit_key
+	@chmod 600 var/secret_key var/field_keys var/audit_key
 
-keys: venv var/secret_key var/field_keys
+keys: venv var/secret_key var/field_keys var/audit_key
 
 run: venv keys
 	$(RUN_ENV) $(PY) manage.py migrate --noinput

@@ -55,6 +55,16 @@ if not SECRET_KEY or not FIELD_ENCRYPTION_KEYS:
     FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or [
         "ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGk="
     ]
+# Audit keys (HMAC-SHA256 of every audit event and checkpoint), newest first; older ones only
+# verify. Like the keys above: AUDIT_KEY(_FILE), else the key file `make run` wrote once.
+AUDIT_KEYS = env_secret_list("AUDIT_KEY") or split_secret_list(read_key_file(VAR_DIR / "audit_key"))
+if not AUDIT_KEYS:
+    if not DEBUG and not _keyless:
+        raise ImproperlyConfigured(
+            "AUDIT_KEY must be set (or AUDIT_KEY_FILE) when DEBUG is false: it seals the audit "
+            "log and must not live in the database. `make run` generates var/audit_key."
+        )
+    AUDIT_KEYS = ["insecure-development-audit-key-" + "x" * 32]
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -121,6 +131,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.core.context_processors.portal",
+                "portal.audit.context_processors.chain_alert",
             ],
         },
     },
@@ -345,6 +356,25 @@ CELERY_BEAT_SCHEDULE: dict = {
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 0, minimum=0)
 CELERY_BEAT_SCHEDULE["audit-purge-expired"] = {
     "task": "audit.purge_expired",
+    "schedule": 3600.0,
+    "options": {"expires": 3000},
+}
+# Audit checkpoints: the chain head, signed, outside the database (hourly and on demand), and
+# optionally sent away; verification of chain, checkpoints and triggers runs hourly too.
+AUDIT_CHECKPOINT_DIR = env_str("AUDIT_CHECKPOINT_DIR")  # None: VAR_DIR/audit-checkpoints
+AUDIT_CHECKPOINT_EMAIL = env_list("AUDIT_CHECKPOINT_EMAIL")
+AUDIT_CHECKPOINT_SYSLOG = env_str("AUDIT_CHECKPOINT_SYSLOG", "")
+if AUDIT_CHECKPOINT_SYSLOG and not AUDIT_CHECKPOINT_SYSLOG.startswith(("udp://", "tcp://", "/")):
+    raise ImproperlyConfigured(
+        "AUDIT_CHECKPOINT_SYSLOG must be udp://host:port, tcp://host:port or a socket path"
+    )
+CELERY_BEAT_SCHEDULE["audit-write-checkpoint"] = {
+    "task": "audit.write_checkpoint",
+    "schedule": 3600.0,
+    "options": {"expires": 3000},
+}
+CELERY_BEAT_SCHEDULE["audit-verify-chain"] = {
+    "task": "audit.verify_chain",
     "schedule": 3600.0,
     "options": {"expires": 3000},
 }

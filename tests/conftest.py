@@ -50,6 +50,12 @@ def _private_cache(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _own_audit_checkpoints(settings, tmp_path_factory):
+    """Audit checkpoints pin a chain head: each test's database gets its own folder of them."""
+    settings.AUDIT_CHECKPOINT_DIR = str(tmp_path_factory.mktemp("audit-checkpoints"))
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache(_private_cache):
     """Rate-limit counters and used TOTP codes live in the cache: start each test clean."""
     from django.core.cache import cache

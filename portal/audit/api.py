@@ -7,7 +7,7 @@ import datetime as dt
 
 from django.db import connection, transaction
 
-from portal.audit import context
+from portal.audit import context, keys
 from portal.audit.censor import censor
 from portal.audit.models import AuditEvent
 
@@ -21,6 +21,12 @@ def _lock_chain():
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_LOCK_ID])
+
+
+def seal(event: AuditEvent) -> None:
+    """Authenticate an event, link and all, with the newest audit key (HMAC-SHA256)."""
+    event.key_id = keys.current().id
+    event.hash = event.compute_hash()
 
 
 def _target_fields(target) -> dict:
@@ -84,54 +90,9 @@ def record(
         event.seq = (last["seq"] + 1) if last else 1
         event.prev_hash = last["hash"] if last else GENESIS
         event.created_at = dt.datetime.now(dt.UTC)
-        event.hash = event.compute_hash()
+        seal(event)
         event.save(force_insert=True)
     return event
-
-
-def verify_chain(batch_size: int = 2000):
-    """Walk the chain in order; return (checked_count, first_bad_event_or_None, reason)."""
-    from portal.audit.models import AuditAnchor
-
-    previous_hash, previous_seq, checked = GENESIS, None, 0
-    qs = AuditEvent.objects.order_by("seq")
-    last_seq = 0
-    # After a retention purge the chain starts at the newest anchor: the first kept event
-    # must carry the purged event's hash.
-    anchor = AuditAnchor.objects.order_by("-seq").first()
-    # The purge that wrote the anchor recorded itself in the chain it kept; an anchor without
-    # that event was not written by a purge.
-    first_kept, purge_seen = None, anchor is None
-    if anchor is not None:
-        previous_hash, previous_seq, last_seq = anchor.prev_hash, anchor.seq - 1, anchor.seq - 1
-    while True:
-        page = list(qs.filter(seq__gt=last_seq)[:batch_size])
-        if not page:
-            if not purge_seen and first_kept is not None:
-                return checked, first_kept, "the chain starts at an anchor no purge recorded"
-            return checked, None, ""
-        for event in page:
-            if previous_seq is not None and event.seq != previous_seq + 1:
-                return checked, event, f"sequence gap: expected #{previous_seq + 1}"
-            if event.prev_hash != previous_hash:
-                return checked, event, "previous-hash link broken (event removed or reordered)"
-            if event.compute_hash() != event.hash:
-                return checked, event, "content does not match its hash (event edited)"
-            first_kept = first_kept or event
-            if not purge_seen and _records_anchor(event, anchor):
-                purge_seen = True
-            previous_hash, previous_seq = event.hash, event.seq
-            checked += 1
-        last_seq = page[-1].seq
-
-
-def _records_anchor(event: AuditEvent, anchor) -> bool:
-    after = event.after if isinstance(event.after, dict) else {}
-    return (
-        event.action == "audit.purge"
-        and after.get("through_seq") == anchor.seq - 1
-        and after.get("export_sha256") == anchor.export_sha256
-    )
 
 
 def snapshot(instance, fields: list[str] | None = None) -> dict:

@@ -7,7 +7,7 @@ import datetime as dt
 
 from django.db import transaction
 
-from portal.audit.api import GENESIS, _lock_chain
+from portal.audit.api import GENESIS, _lock_chain, seal
 from portal.audit.models import AuditEvent
 
 
@@ -30,7 +30,7 @@ def bulk_append(rows, *, batch_size: int = 5000, start: dt.datetime | None = Non
             event.prev_hash = prev
             if event.created_at is None:
                 event.created_at = clock + dt.timedelta(milliseconds=seq)
-            event.hash = event.compute_hash()
+            seal(event)
             prev = event.hash
             batch.append(event)
             if len(batch) >= batch_size:

@@ -118,6 +118,94 @@ def uninstall(connection) -> None:
             cursor.execute(statement)
 
 
+def _tables(connection) -> list[str]:
+    present = set(connection.introspection.table_names())
+    return [t for t in ("audit_auditevent", "audit_auditanchor") if t in present]
+
+
+def _squash(sql: str) -> str:
+    # SQLite keeps a trigger's text without "IF NOT EXISTS" and without the final semicolon.
+    return " ".join(sql.replace("IF NOT EXISTS ", "").split()).rstrip(";").rstrip()
+
+
+def _expected_sqlite() -> dict[str, tuple[str, str]]:
+    """name -> (table, normalized CREATE statement)."""
+    expected = {}
+    for sql in SQLITE_INSTALL + SQLITE_INSTALL_ANCHOR:
+        words = _squash(sql).split(" ")
+        expected[words[2]] = (words[6], _squash(sql))
+    return expected
+
+
+def _pg_function_bodies() -> dict[str, str]:
+    bodies = {}
+    for sql in (PG_INSTALL, PG_INSTALL_ANCHOR):
+        name = sql.split("FUNCTION ", 1)[1].split("(", 1)[0]
+        bodies[name] = " ".join(sql.split("$$")[1].split())
+    return bodies
+
+
+PG_EXPECTED = {
+    "audit_event_append_only": ("audit_auditevent", "audit_refuse_change"),
+    "audit_event_no_truncate": ("audit_auditevent", "audit_refuse_change"),
+    "audit_anchor_append_only": ("audit_auditanchor", "audit_anchor_refuse_change"),
+    "audit_anchor_no_truncate": ("audit_auditanchor", "audit_anchor_refuse_change"),
+}
+
+
+def problems(connection) -> list[str]:
+    """What is wrong with the append-only guard right now, in words; [] when it is whole.
+
+    A trigger that is gone, disabled, or no longer runs the guard's own code counts: any of
+    them lets rows be changed silently.
+    """
+    tables = _tables(connection)
+    found = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'")
+            actual = {name: (table, _squash(sql or "")) for name, table, sql in cursor.fetchall()}
+            for name, (table, sql) in _expected_sqlite().items():
+                if table not in tables:
+                    continue
+                if name not in actual:
+                    found.append(f"trigger {name} on {table} is missing")
+                elif actual[name] != (table, sql):
+                    found.append(f"trigger {name} on {table} has been altered")
+        elif connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT t.tgname, c.relname, t.tgenabled, p.proname, p.prosrc "
+                "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "JOIN pg_proc p ON p.oid = t.tgfoid "
+                "WHERE NOT t.tgisinternal AND c.relname = ANY(%s) "
+                "AND c.relnamespace = to_regnamespace(current_schema())::oid",
+                [tables],
+            )
+            actual = {row[0]: row[1:] for row in cursor.fetchall()}
+            bodies = _pg_function_bodies()
+            for name, (table, function) in PG_EXPECTED.items():
+                if table not in tables:
+                    continue
+                if name not in actual:
+                    found.append(f"trigger {name} on {table} is missing")
+                    continue
+                relname, enabled, proname, source = actual[name]
+                if enabled not in ("O", "A"):
+                    found.append(f"trigger {name} on {table} is disabled")
+                elif proname != function or " ".join(source.split()) != bodies[function]:
+                    found.append(f"trigger {name} on {table} has been altered")
+    return found
+
+
+def restore(connection) -> list[str]:
+    """Put back whatever ``problems`` finds (idempotent); returns what was wrong."""
+    wrong = problems(connection)
+    if wrong:
+        uninstall(connection)
+        install(connection)
+    return wrong
+
+
 def permit_purge(connection, *, through_seq: int, before) -> None:
     """Inside the purge's transaction: admit deleting events up to ``through_seq`` older than
     ``before``. The permit ends with the transaction (PostgreSQL) or ``end_purge`` (SQLite)."""

@@ -4,6 +4,8 @@ import json
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from portal.audit import keys
+
 
 class AppendOnlyError(Exception):
     """Raised when code tries to change or remove an audit event."""
@@ -24,6 +26,9 @@ class AuditEvent(models.Model):
     class Result(models.TextChoices):
         SUCCESS = "success", _("Success")
         DENIED = "denied", _("Denied")
+        # The action was carried out and its outcome is a failure (a test that failed, a job
+        # that could not start); "error" is kept for events written before this value existed.
+        FAILURE = "failure", _("Failure")
         ERROR = "error", _("Error")
 
     # Position in the hash chain; assigned under the append lock, never reused.
@@ -45,6 +50,9 @@ class AuditEvent(models.Model):
     job_id = models.CharField(max_length=64, blank=True, db_index=True)
     result = models.CharField(max_length=10, choices=Result.choices, default=Result.SUCCESS)
     prev_hash = models.CharField(max_length=64)
+    # Id of the audit key whose HMAC-SHA256 is ``hash``; blank only for events written before
+    # events were keyed (plain SHA-256, vouched for by the keyed "audit.chain_keyed" event).
+    key_id = models.CharField(max_length=16, blank=True, default="")
     hash = models.CharField(max_length=64, unique=True)
 
     objects = AuditEventQuerySet.as_manager()
@@ -80,12 +88,28 @@ class AuditEvent(models.Model):
     )  # fmt: skip
 
     def canonical(self) -> bytes:
-        data = {name: getattr(self, name) for name in self.HASHED_FIELDS}
-        data["created_at"] = self.created_at.isoformat(timespec="microseconds")
-        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        return canonical(self)
 
     def compute_hash(self) -> str:
-        return hashlib.sha256(self.canonical()).hexdigest()
+        """The hash this event should carry; "" when its key is no longer configured."""
+        return compute_hash(self)
+
+
+def canonical(event) -> bytes:
+    """The bytes an event's hash covers (works on historical migration models too)."""
+    data = {name: getattr(event, name) for name in AuditEvent.HASHED_FIELDS}
+    data["created_at"] = event.created_at.isoformat(timespec="microseconds")
+    if event.key_id:
+        # Unkeyed (legacy) events keep the exact bytes they were hashed with.
+        data["key_id"] = event.key_id
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def compute_hash(event) -> str:
+    if not event.key_id:
+        return hashlib.sha256(canonical(event)).hexdigest()
+    key = keys.find(event.key_id)
+    return key.mac(canonical(event)) if key is not None else ""
 
 
 class AuditAnchor(models.Model):

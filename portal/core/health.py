@@ -32,3 +32,17 @@ def broker_status(timeout: float = 2.0) -> tuple[bool, str]:
         return True, transport
     except Exception as exc:  # noqa: BLE001
         return False, f"{transport}: {type(exc).__name__}"
+
+
+def audit_guard_status() -> tuple[bool, str]:
+    """Whether the audit table's append-only triggers are all in place (missing = degraded)."""
+    from portal.audit import db_guard
+
+    try:
+        problems = db_guard.problems(connection)
+    except Exception as exc:  # noqa: BLE001
+        return False, type(exc).__name__
+    if problems:
+        # Anyone may read /healthz: say how many, `manage.py audit_verify` names them.
+        return False, f"{len(problems)} append-only trigger(s) missing, disabled or altered"
+    return True, "triggers in place"

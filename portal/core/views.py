@@ -5,7 +5,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from portal.accounts.checks import sso_origin_report
-from portal.core.health import broker_status, database_status
+from portal.core.health import audit_guard_status, broker_status, database_status
 from portal.lib.access import requires
 from portal.lib.htmx import render
 
@@ -57,10 +57,13 @@ def healthz(request):
     db_ok, db_detail = database_status()
     broker_ok, broker_detail = broker_status()
     ok = db_ok and broker_ok
+    # Still serving, but the audit log can be changed silently: "degraded", not 503.
+    guard_ok, guard_detail = audit_guard_status() if db_ok else (False, "database unavailable")
     body = {
-        "status": "ok" if ok else "unavailable",
+        "status": ("ok" if guard_ok else "degraded") if ok else "unavailable",
         "database": {"ok": db_ok, "detail": db_detail},
         "broker": {"ok": broker_ok, "detail": broker_detail},
+        "audit_guard": {"ok": guard_ok, "detail": guard_detail},
         # Reported, not fatal: the portal still serves local sign-in when an IdP is misconfigured.
         "sso": sso_origin_report(),
     }

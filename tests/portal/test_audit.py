@@ -6,9 +6,10 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, connections, transaction
 
 from portal.audit import context
-from portal.audit.api import GENESIS, record, verify_chain
+from portal.audit.api import GENESIS, record
 from portal.audit.censor import CENSOR
 from portal.audit.models import AppendOnlyError, AuditEvent
+from portal.audit.verify import verify_chain
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +56,9 @@ def test_record_fills_every_field_from_context(admin_user):
     assert event.hash == event.compute_hash()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_request_gives_events_an_actor_ip_and_request_id(admin_client):
+    # Autocommit as in production: work deferred to on_commit runs inside the request.
     response = admin_client.post(
         "/audit/", HTTP_USER_AGENT="Browser/1.0", REMOTE_ADDR="203.0.113.5"
     )

@@ -11,11 +11,11 @@ from django.conf import settings as django_settings
 from django.db import DatabaseError, connection, transaction
 
 from portal.audit import db_guard
-from portal.audit.api import verify_chain
 from portal.audit.bulk import bulk_append
 from portal.audit.models import AuditAnchor, AuditEvent
 from portal.audit.retention import purge_expired
 from portal.audit.tasks import purge_expired_task
+from portal.audit.verify import verify_chain
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from portal.audit.api import record, verify_chain
+from portal.audit.api import record
 from portal.audit.bulk import bulk_append
 from portal.audit.models import AuditEvent
+from portal.audit.verify import verify_chain
 
 pytestmark = pytest.mark.django_db
 
