@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 
+from connectivity.explain import render_hint
 from connectivity.probes.core import InvalidInput, ProbeResult, Status, validate_host
 
 PROBES = ("smtp", "imap", "pop3", "ews", "autodiscover", "mapi", "dns", "tls", "tcp")
@@ -20,6 +21,15 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 MARKS = {Status.PASS: "✓", Status.WARN: "!", Status.FAIL: "✗", Status.SKIP: "-"}
 ASCII_MARKS = {Status.PASS: "+", Status.WARN: "!", Status.FAIL: "x", Status.SKIP: "-"}
+
+
+# How hints name the settings a person can change (the portal names its form fields instead).
+SETTING_FLAGS = {
+    "ca_file": "--ca-file",
+    "dns_server": "--nameserver",
+    "allow_link_local": "--allow-link-local",
+    "timeout": "--timeout",
+}
 
 
 class UsageError(Exception):
@@ -265,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
         result = RUNNERS[args.probe](args)
     except (UsageError, InvalidInput) as exc:
         parser.error(str(exc))
+    for step in result.steps:
+        step.hint = render_hint(step.hint, SETTING_FLAGS)
     if args.json:
         sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
     else:

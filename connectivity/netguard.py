@@ -45,7 +45,25 @@ class AddressRefused(NetguardError):
 
 
 class ResolutionFailed(NetguardError):
-    """The host name could not be resolved."""
+    """The host name could not be resolved.
+
+    ``kind`` says why: NXDOMAIN (a resolver answered that the name does not exist) or
+    NO_ANSWER (no resolver answered: none configured, refused, failed or timed out).
+    """
+
+    def __init__(self, message: str, *, host: str = "", kind: str = "", reason: str = "") -> None:
+        super().__init__(message)
+        self.host, self.kind, self.reason = host, kind, reason
+
+
+NXDOMAIN, NO_ANSWER = "nxdomain", "no_answer"
+
+
+def gaierror_kind(exc: socket.gaierror) -> str:
+    """EAI_NONAME/EAI_NODATA: a resolver answered "no such name"; EAI_AGAIN (no answer, refused,
+    SERVFAIL, or no resolver configured), EAI_FAIL and the rest: no usable answer at all."""
+    answered_no = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5)}
+    return NXDOMAIN if exc.errno in answered_no else NO_ANSWER
 
 
 def _unmap(ip: ipaddress.IPv4Address | ipaddress.IPv6Address):
@@ -115,13 +133,19 @@ def resolve(
         try:
             addresses = list(pool.submit(fn, host, port).result(timeout=timeout))
         except FutureTimeout:
-            raise ResolutionFailed(f"resolving {host} timed out after {timeout:g} s")
+            raise ResolutionFailed(
+                f"resolving {host} timed out after {timeout:g} s",
+                host=host, kind=NO_ANSWER, reason=f"timed out after {timeout:g} s",
+            )  # fmt: skip
         except socket.gaierror as exc:
-            raise ResolutionFailed(f"cannot resolve {host}: {exc.strerror or exc}")
+            raise ResolutionFailed(
+                f"cannot resolve {host}: {exc.strerror or exc}", host=host,
+                kind=gaierror_kind(exc), reason=exc.strerror or "",
+            )  # fmt: skip
         finally:
             pool.shutdown(wait=False)
     if not addresses:
-        raise ResolutionFailed(f"{host} has no addresses")
+        raise ResolutionFailed(f"{host} has no addresses", host=host, kind=NXDOMAIN)
     for address in addresses:
         check_address(address, allow_link_local=allow_link_local)
     return sorted(addresses, key=lambda a: ":" in a)

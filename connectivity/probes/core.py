@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import socket
-import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from connectivity.netguard import AddressRefused, ResolutionFailed
+from connectivity.explain import explain
 
 log = logging.getLogger(__name__)
 
@@ -145,38 +143,8 @@ HintFn = Callable[[BaseException], "tuple[str, str] | None"]
 
 
 def explain_exception(exc: BaseException, timeout: float | None = None) -> tuple[str, str]:
-    """Turn a network exception into (detail, hint) in plain words."""
-    if isinstance(exc, AddressRefused):
-        return str(exc), (
-            "The host resolves to a link-local or cloud-metadata address, which probes refuse to "
-            "contact. Check the host name; allow it explicitly only if you really mean it."
-        )
-    if isinstance(exc, ResolutionFailed):
-        return str(exc), "Check the host name spelling and that its DNS records exist."
-    if isinstance(exc, TimeoutError | socket.timeout):
-        secs = f" after {timeout:g} s" if timeout else ""
-        return f"timed out{secs}", (
-            "No answer in time: a firewall may drop the traffic, the port may be blocked by the "
-            "network provider, or the server is overloaded."
-        )
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused", (
-            "Nothing listens on that port, or a firewall rejects it. Check the port number and "
-            "that the service is running."
-        )
-    if isinstance(exc, ConnectionResetError | BrokenPipeError):
-        return f"connection closed by the server ({exc.__class__.__name__})", (
-            "The server or a middlebox dropped the connection; check protocol/port pairing "
-            "(implicit TLS vs STARTTLS) and server logs."
-        )
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS error: {exc.reason or exc}", (
-            "The TLS handshake failed: check that the port speaks TLS in the mode chosen "
-            "(implicit TLS vs STARTTLS) and that client and server share a protocol version."
-        )
-    if isinstance(exc, OSError):
-        return f"{exc.__class__.__name__}: {exc}", "Network error; check routing and firewalls."
-    return f"{exc.__class__.__name__}: {exc}", "Unexpected error in the probe; see the detail."
+    """Turn a network exception into (detail, hint) in plain words (see connectivity.explain)."""
+    return explain(exc, timeout=timeout)
 
 
 class Recorder:

@@ -12,14 +12,13 @@ import dns.rdatatype
 import dns.resolver
 
 from connectivity import netguard
+from connectivity.explain import NO_ANSWER_HINT, NXDOMAIN, resolution_failure
 from connectivity.probes.core import OnStep, ProbeResult, Recorder, validate_host
 
 ADDRESSES = "A/AAAA records"
 MX = "MX records"
 AUTODISCOVER = "Autodiscover CNAME"
 SRV = "Autodiscover SRV"
-
-NO_DOMAIN_HINT = "Check the domain spelling and that it is registered and delegated."
 
 
 class _NoSuchDomain(Exception):
@@ -53,22 +52,32 @@ def _query(resolver: dns.resolver.Resolver, name: str, rdtype: str) -> list:
     return [r for r in (answer.rrset or [])]
 
 
-def _hints(exc: BaseException):
-    if isinstance(exc, _NoSuchDomain):
-        return f"{exc} does not exist (NXDOMAIN)", NO_DOMAIN_HINT
-    if isinstance(exc, dns.resolver.LifetimeTimeout | dns.exception.Timeout):
-        return "the DNS query timed out", (
-            "The name server did not answer in time: check it is reachable (UDP/TCP 53) and "
-            "that it serves this zone."
-        )
-    if isinstance(exc, dns.resolver.NoNameservers):
-        return f"no name server could answer: {exc}", (
-            "The authoritative servers failed (SERVFAIL/REFUSED): check the zone delegation and "
-            "DNSSEC."
-        )
-    if isinstance(exc, dns.exception.DNSException):
-        return f"DNS error: {exc}", "Check the name server and the zone."
-    return None
+def _hints_for(nameserver: str | None, port: int):
+    """Step hints for DNS failures: whether a resolver answered "no" or nothing answered."""
+    server = f"the DNS server {nameserver}:{port}" if nameserver else "this machine's DNS server"
+
+    def hints(exc: BaseException):
+        if isinstance(exc, _NoSuchDomain):
+            return resolution_failure(str(exc), NXDOMAIN)
+        if isinstance(exc, dns.resolver.NoResolverConfiguration):
+            return "this machine has no DNS server configured", NO_ANSWER_HINT
+        if isinstance(exc, dns.resolver.LifetimeTimeout | dns.exception.Timeout):
+            return f"{server} did not answer: the DNS query timed out", (
+                "Nothing answered DNS queries in time: check that the server is reachable from "
+                "this machine (UDP and TCP port 53, firewalls) and that this machine has network "
+                "access; or correct the {dns_server}."
+            )
+        if isinstance(exc, dns.resolver.NoNameservers):
+            return f"{server} refused or failed to answer (REFUSED/SERVFAIL)", (
+                "The DNS server could not resolve this name: it may not be allowed to resolve "
+                "public names, may have no Internet access, or the domain's own name servers are "
+                "broken (delegation, DNSSEC). Try another resolver or correct the {dns_server}."
+            )
+        if isinstance(exc, dns.exception.DNSException):
+            return f"DNS error: {exc}", "Check the DNS server and the zone."
+        return None
+
+    return hints
 
 
 def probe_dns(
@@ -86,6 +95,7 @@ def probe_dns(
     plan = [ADDRESSES, MX, AUTODISCOVER, SRV]
     target = f"{domain} @{nameserver}:{port}" if nameserver else domain
     rec = Recorder("dns", target, plan, on_step, timeout=timeout)
+    _hints = _hints_for(nameserver, port)
     with rec:
         with rec.step(ADDRESSES, hints=_hints) as s:
             resolver = make_resolver(nameserver, port, timeout, allow_link_local)

@@ -189,7 +189,7 @@ def http_hints(exc: BaseException):
     if isinstance(exc, ssl.SSLCertVerificationError):
         return f"certificate verification failed: {exc.verify_message}", (
             "The server's certificate is not trusted for this name; see the certificate steps "
-            "or pass the issuing CA with --ca-file."
+            "or add the issuing CA in {ca_file}."
         )
     if isinstance(exc, http.client.HTTPException):
         return f"HTTP protocol error: {exc!r}", "The server's answer is not valid HTTP."

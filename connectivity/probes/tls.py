@@ -325,7 +325,7 @@ def check_chain(
             _certificate_problem(
                 f"untrusted CA: the chain ends at {what}, which is not trusted by {source}",
                 "Use a certificate from a CA your clients trust, or (for a private CA) pass "
-                "its root with --ca-file and deploy it to every client.",
+                "its root in {ca_file} and deploy it to every client.",
             )
         if top.issuer not in root_subjects:
             if bundle_intermediates:
@@ -351,7 +351,7 @@ def check_chain(
             _certificate_problem(
                 f"untrusted CA: issuer '{issuer}' is not trusted by {source} "
                 f"(server sent {len(chain)} certificate{'s' if len(chain) != 1 else ''})",
-                "If the issuer is a private CA, pass its root with --ca-file; if it is an "
+                "If the issuer is a private CA, add its root in {ca_file}; if it is an "
                 "intermediate CA, configure the server to send it with the certificate.",
             )
         _certificate_problem(
@@ -401,8 +401,8 @@ def withhold_credential_unless_safe(step, security: str, encrypted: bool, rec: R
     if encrypted and not tls_ok(rec):
         step.fail(
             "credential not sent: the server certificate did not pass the checks above",
-            "Fix the certificate problems reported above (or pass the right CA with "
-            "--ca-file): sending a credential to an unverified server risks disclosure.",
+            "Fix the certificate problems reported above (or add the right CA in "
+            "{ca_file}): sending a credential to an unverified server risks disclosure.",
         )
 
 

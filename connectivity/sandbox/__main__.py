@@ -21,11 +21,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m connectivity.sandbox",
         description="Exchange-shaped test server (EWS, Autodiscover, "
-        "MAPI/HTTP, OAuth token endpoint, SMTP submission).",
+        "MAPI/HTTP, OAuth token endpoint, SMTP submission, IMAP4, POP3, DNS for its domain).",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="HTTPS port (0 = any free port)")
     parser.add_argument("--smtp-port", type=int, default=0, help="SMTP port (0 = any free port)")
+    parser.add_argument("--dns-port", type=int, default=0, help="DNS (UDP) port (0 = any)")
+    parser.add_argument("--imap-port", type=int, default=0, help="IMAP4 port (0 = any free port)")
+    parser.add_argument("--pop3-port", type=int, default=0, help="POP3 port (0 = any free port)")
     parser.add_argument("--data", default=None, help="data directory (default: a new temp dir)")
     parser.add_argument("--domain", default="sandbox.test")
     parser.add_argument("--latency-ms", type=int, default=0)
@@ -60,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         seed_mailboxes=args.seed_mailboxes,
         seed_items=args.seed_items,
         domain=args.domain,
+        dns_port=args.dns_port,
+        imap_port=args.imap_port,
+        pop3_port=args.pop3_port,
     )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -425,6 +425,9 @@ class SandboxServer:
         seed_items: int = 0,
         domain: str = "sandbox.test",
         smtp: bool = True,
+        dns_port: int = 0,
+        imap_port: int = 0,
+        pop3_port: int = 0,
     ):
         self.host = host
         self.port = port
@@ -437,6 +440,8 @@ class SandboxServer:
         self._httpd: _TLSServer | None = None
         self._thread: threading.Thread | None = None
         self._smtp = None
+        self._mail_ports = {"dns_port": dns_port, "imap_port": imap_port, "pop3_port": pop3_port}
+        self._mail = None
 
     def start(self) -> SandboxServer:
         sb = self.sandbox
@@ -467,10 +472,16 @@ class SandboxServer:
             self._smtp = SMTPServer(sb, self.host, self.smtp_port)
             self._smtp.start()
             self.smtp_port = self._smtp.port
+        from .services import MailServices
+
+        self._mail = MailServices(sb, self.host, self.port, **self._mail_ports).start()
         log.info("sandbox listening on %s (data %s)", sb.base_url, sb.data_dir)
         return self
 
     def stop(self) -> None:
+        if self._mail is not None:
+            self._mail.stop()
+            self._mail = None
         if self._smtp is not None:
             self._smtp.stop()
             self._smtp = None
@@ -503,6 +514,7 @@ class SandboxServer:
             "mapi_nspi_url": f"{sb.base_url}/mapi/nspi/",
             "smtp_host": self.host,
             "smtp_port": self.smtp_port if self._smtp else None,
+            **(self._mail.ports if self._mail else dict.fromkeys(self._mail_ports)),
             "ca_file": str(sb.tls.ca_file),
             "tenant_id": sb.tenant_id,
             "domain": sb.domain,

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from connectivity.probes.core import InvalidInput, reject_crlf
 from portal.runs.models import Probe, Schedule
-from portal.tenants.forms import clean_host
+from portal.tenants.forms import clean_host, parse_pem_certificates
 
 ADHOC_PROBES = [(p.value, p.label) for p in (Probe.SMTP, Probe.IMAP, Probe.POP3, Probe.TLS,
                                               Probe.TCP, Probe.DNS)]  # fmt: skip
@@ -27,6 +27,12 @@ class AdhocForm(forms.Form):
     )  # fmt: skip
     mail_from = forms.CharField(label=_("Test message from"), required=False, max_length=254)
     rcpt_to = forms.CharField(label=_("Test message to"), required=False, max_length=254)
+    ca_bundle = forms.CharField(
+        label=_("Custom CA bundle (PEM)"), required=False, max_length=200_000,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text=_("The root certificate of a private CA the server's certificate comes from "
+                    "(-----BEGIN CERTIFICATE-----); trusted for this run only."),
+    )  # fmt: skip
 
     def clean_host(self):
         host = clean_host(self.cleaned_data["host"])
@@ -43,6 +49,15 @@ class AdhocForm(forms.Form):
             except (InvalidInput, ValidationError):
                 raise ValidationError(_("Enter a plain email address on one line."))
         return value
+
+    def clean_ca_bundle(self):
+        text = self.cleaned_data.get("ca_bundle", "").strip()
+        if text:
+            if "PRIVATE KEY" in text:
+                raise ValidationError(_("Paste only certificates: never a private key."))
+            parse_pem_certificates(text)
+            text += "\n"
+        return text
 
     def clean_mail_from(self):
         return self._clean_address("mail_from")
@@ -70,11 +85,13 @@ class AdhocForm(forms.Form):
     def params(self) -> dict:
         """What is stored with the run: everything but the password."""
         data = self.cleaned_data
-        keep = ("host", "port", "security", "username", "mail_from", "rcpt_to")
+        keep = ("host", "port", "security", "username", "mail_from", "rcpt_to", "ca_bundle")
         params = {k: data.get(k) for k in keep if data.get(k) not in (None, "")}
         if data["probe"] not in {Probe.SMTP, Probe.IMAP, Probe.POP3}:
             params.pop("security", None)
             params.pop("username", None)
+        if data["probe"] in {Probe.DNS, Probe.TCP}:  # no TLS, so no certificate to trust
+            params.pop("ca_bundle", None)
         return params
 
 

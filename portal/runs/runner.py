@@ -7,6 +7,7 @@ tokens from the tenant's own authority, and streams each finished step into the 
 
 import contextlib
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -19,15 +20,39 @@ from django.utils import timezone
 
 from connectivity import probes
 from connectivity.ews import CABundleAdapter, TokenError, fetch_token
+from connectivity.explain import explain
 from connectivity.oauth import fetch_token_with_certificate
-from connectivity.probes.core import InvalidInput
+from connectivity.probes.core import InvalidInput, Status, Step
 from connectivity.tlspolicy import verification_off
 from portal.runs.models import Probe, ProbeRun, RunStatus
 from portal.tenants.models import Tenant
 
+log = logging.getLogger(__name__)
 
-class CannotRun(Exception):
-    """The tenant lacks what this probe needs (say, no test mailbox); shown to the user."""
+# Steps a run records when it cannot start; a probe's own steps follow only when it starts.
+SETTINGS_STEP = "Tenant settings"
+TOKEN_STEP = "Access token"  # noqa: S105 - a step name
+INPUT_STEP = "Test input"
+START_STEP = "Start the test"
+FIX_TENANT = "tenant_edit"  # a step marked so links to the tenant's edit form
+SETTINGS_HINT = (
+    "Open the tenant's settings, fill in the missing value, save and run the test again."
+)
+
+
+class CannotRun(Exception):  # noqa: N818 - reads naturally as ``raise CannotRun(...)``
+    """The run cannot start (a missing setting, no token); recorded as one failed step."""
+
+    def __init__(self, detail: str, hint: str = SETTINGS_HINT, *, step: str = SETTINGS_STEP,
+                 fix: str = FIX_TENANT) -> None:  # fmt: skip
+        super().__init__(detail)
+        self.detail, self.hint, self.step, self.fix = detail, hint, step, fix
+
+    def step_dict(self) -> dict:
+        step = Step(self.step, Status.FAIL, self.detail, self.hint).to_dict()
+        if self.fix:
+            step["fix"] = self.fix
+        return step
 
 
 def ca_file_for(tenant: Tenant | None) -> str | None:
@@ -46,12 +71,16 @@ def ca_file_for(tenant: Tenant | None) -> str | None:
             CABundleAdapter.forget(tenant.autodiscover_url)
         return None
     digest = hashlib.sha256(tenant.ca_bundle.encode()).hexdigest()[:32]
+    return _write_bundle(digest, tenant.ca_bundle)
+
+
+def _write_bundle(digest: str, pem: str) -> str:
     folder = Path(settings.VAR_DIR) / "ca-bundles"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{digest}.pem"
     if not path.exists():
         tmp = folder / f".{digest}.{os.getpid()}.{threading.get_ident()}.tmp"
-        tmp.write_text(tenant.ca_bundle)
+        tmp.write_text(pem)
         os.replace(tmp, path)  # atomic: concurrent runs never read a half-written file
     return str(path)
 
@@ -76,18 +105,31 @@ def app_token(tenant: Tenant, ep: dict, ca_file) -> str:
             )  # fmt: skip
         return data["access_token"]
     except TokenError as exc:
-        raise CannotRun(f"The token endpoint refused the application: {exc}")
-    except requests.exceptions.SSLError as exc:
-        raise CannotRun(f"The token endpoint's certificate is not trusted: {exc}")
-    except requests.RequestException as exc:
-        raise CannotRun(f"The token endpoint could not be reached: {exc}")
+        raise CannotRun(
+            f"the token endpoint refused the application: {exc.error}: {exc.description}"[:400],
+            "Check the tenant id, the application (client) id and its secret or certificate in "
+            "the tenant's settings, and that the application has the Exchange permission with "
+            "admin consent.", step=TOKEN_STEP,
+        )  # fmt: skip
+    except ValueError as exc:  # an unusable certificate/key (checked again at sign time)
+        raise CannotRun(f"the application's certificate cannot be used: {exc}", step=TOKEN_STEP)
+    except (requests.RequestException, OSError) as exc:
+        detail, hint = explain(exc, timeout=settings.PROBE_TIMEOUT, host=urlsplit(
+            ep["token_url"]).hostname)  # fmt: skip
+        settings_help = "{ca_file}" in hint or "{dns_server}" in hint
+        raise CannotRun(
+            f"the token endpoint {ep['token_url']} could not be reached: {detail}", hint,
+            step=TOKEN_STEP, fix=FIX_TENANT if settings_help else "",
+        )  # fmt: skip
 
 
 def _mail_credentials(tenant: Tenant, ep: dict, ca_file) -> dict:
     """Credentials for SMTP/IMAP/POP/MAPI: an app-only bearer token, or Basic."""
     if tenant.uses_oauth:
         if not tenant.test_mailbox:
-            raise CannotRun("Set a default test mailbox: OAuth sign-in needs a mailbox to act as.")
+            raise CannotRun(
+                "no default test mailbox is set: OAuth sign-in needs a mailbox to act as"
+            )
         return {"username": tenant.test_mailbox, "token": app_token(tenant, ep, ca_file)}
     return {"username": tenant.username, "password": tenant.password}
 
@@ -108,20 +150,20 @@ def tenant_call(tenant: Tenant, probe: str, ca_file: str | None):
     mailbox = tenant.test_mailbox
     if probe == Probe.DNS:
         if not tenant.primary_domain:
-            raise CannotRun("Add an accepted domain to test its DNS records.")
+            raise CannotRun("the tenant has no accepted domain whose DNS records could be tested")
         common.pop("ca_file")
         return probes.probe_dns, {"domain": tenant.primary_domain, **tenant.dns_resolver(),
                                   **common}  # fmt: skip
     if probe == Probe.TLS:
         host, port = _host_port(ep["ews_url"])
         if not host:
-            raise CannotRun("No EWS URL to take the certificate from.")
+            raise CannotRun("no EWS URL is set to take the certificate from")
         return probes.probe_tls, {"host": host, "port": port, **common}
     if probe in {Probe.SMTP, Probe.IMAP, Probe.POP3}:
         key = {"smtp": "smtp", "imap": "imap", "pop3": "pop"}[probe]
         host = ep[f"{key}_host"]
         if not host:
-            raise CannotRun(f"No {probe.upper()} host is set for this tenant.")
+            raise CannotRun(f"no {probe.upper()} host is set for this tenant")
         kwargs = {"host": host, "port": ep[f"{key}_port"], **common}
         if probe == Probe.SMTP:
             kwargs["security"] = ep["smtp_security"]
@@ -131,7 +173,7 @@ def tenant_call(tenant: Tenant, probe: str, ca_file: str | None):
         func = {"smtp": probes.probe_smtp, "imap": probes.probe_imap, "pop3": probes.probe_pop3}
         return func[probe], kwargs
     if not mailbox:
-        raise CannotRun("Set a default test mailbox for this tenant.")
+        raise CannotRun("no default test mailbox is set for this tenant")
     if probe == Probe.AUTODISCOVER:
         kwargs = {"email": mailbox, "url": ep["autodiscover_url"] or None, **common}
         if tenant.dns_server:  # SRV lookups go to the tenant's DNS server too
@@ -153,10 +195,10 @@ def tenant_call(tenant: Tenant, probe: str, ca_file: str | None):
         kwargs = {"email": mailbox, "url": ep["mapi_url"] or None,
                   "autodiscover_url": ep["autodiscover_url"] or None, **common}  # fmt: skip
         if not kwargs["url"] and not kwargs["autodiscover_url"]:
-            raise CannotRun("Set the MAPI URL or the Autodiscover URL.")
+            raise CannotRun("neither the MAPI URL nor the Autodiscover URL is set")
         kwargs.update(_bearer_or_basic(tenant, ep, ca_file))
         return probes.probe_mapi, kwargs
-    raise CannotRun(f"Unknown probe {probe!r}.")
+    raise CannotRun(f"unknown test {probe!r}", "Choose one of the listed tests.", fix="")
 
 
 ADHOC_FUNCS = {
@@ -165,8 +207,17 @@ ADHOC_FUNCS = {
 }  # fmt: skip
 
 
-def adhoc_call(params: dict, password: str | None):
-    kwargs = {k: v for k, v in params.items() if v not in (None, "")}
+def adhoc_ca_file(params: dict) -> str | None:
+    """The ad-hoc form's CA bundle as a file (content-named, like a tenant's; never stale)."""
+    pem = params.get("ca_bundle")
+    if not pem:
+        return None
+    digest = hashlib.sha256(pem.encode()).hexdigest()[:32]
+    return _write_bundle(digest, pem)
+
+
+def adhoc_call(params: dict, password: str | None, ca_file: str | None = None):
+    kwargs = {k: v for k, v in params.items() if v not in (None, "") and k != "ca_bundle"}
     kwargs.update(timeout=settings.PROBE_TIMEOUT, allow_link_local=settings.PROBE_ALLOW_LINK_LOCAL)
     probe = kwargs.pop("probe")
     if probe == Probe.DNS:
@@ -174,7 +225,21 @@ def adhoc_call(params: dict, password: str | None):
         kwargs.pop("port", None)
     if password:
         kwargs["password"] = password
+    if ca_file and probe not in {Probe.DNS, Probe.TCP}:
+        kwargs["ca_file"] = ca_file
     return getattr(probes, ADHOC_FUNCS[probe]), kwargs
+
+
+def _as_cannot_run(exc: Exception, run: ProbeRun) -> CannotRun:
+    if isinstance(exc, CannotRun):
+        return exc
+    if isinstance(exc, InvalidInput):
+        fix = FIX_TENANT if run.tenant else ""
+        hint = SETTINGS_HINT if run.tenant else "Correct the value in the form and run it again."
+        return CannotRun(str(exc), hint, step=INPUT_STEP, fix=fix)
+    log.exception("run %s stopped on an unexpected error", run.pk)
+    detail, hint = explain(exc, timeout=settings.PROBE_TIMEOUT)
+    return CannotRun(detail, hint, step=START_STEP, fix="")
 
 
 def execute(run: ProbeRun, password: str | None = None) -> ProbeRun:
@@ -189,21 +254,25 @@ def execute(run: ProbeRun, password: str | None = None) -> ProbeRun:
 
     try:
         with contextlib.ExitStack() as stack:
-            ca_file = ca_file_for(run.tenant)
+            ca_file = ca_file_for(run.tenant) if run.tenant else adhoc_ca_file(run.params)
             if run.tenant is not None and not run.tenant.tls_verify:
                 stack.enter_context(verification_off())
             if run.tenant is not None:
                 func, kwargs = tenant_call(run.tenant, run.probe, ca_file)
             else:
-                func, kwargs = adhoc_call({**run.params, "probe": run.probe}, password)
+                func, kwargs = adhoc_call({**run.params, "probe": run.probe}, password, ca_file)
             result = func(**kwargs, on_step=on_step)
         run.target = result.target[:300]
         run.steps = [s.to_dict() for s in result.steps]
         run.status = ProbeRun.status_from_steps(run.steps)
         run.cert_days_left = ProbeRun.days_left_from_steps(run.steps)
-    except (CannotRun, InvalidInput) as exc:
-        run.status, run.error = RunStatus.ERROR, str(exc)[:500]
+    except Exception as exc:  # noqa: BLE001 - whatever stops a run is shown as a step in words
+        failure = _as_cannot_run(exc, run)
+        run.steps = [*run.steps, failure.step_dict()]
+        run.status, run.error = RunStatus.ERROR, failure.detail[:500]
     run.finished_at = timezone.now()
     run.duration_ms = int((time.monotonic() - started) * 1000)
-    run.save()
+    # Only what this execution produced: the row's job link is written by whoever started it.
+    run.save(update_fields=["target", "steps", "status", "cert_days_left", "error",
+                            "finished_at", "duration_ms"])  # fmt: skip
     return run

@@ -1,4 +1,9 @@
-"""Register the bundled sandbox Exchange as a tenant, so every feature can be tried offline."""
+"""Register the bundled sandbox Exchange as a tenant, so every feature can be tried offline.
+
+Every test of the tenant has a real peer in the sandbox: EWS, Autodiscover, MAPI, TLS and SMTP
+on its HTTPS/SMTP ports, IMAP4 and POP3 on theirs, and DNS from its own responder (the tenant's
+"DNS server for tests").
+"""
 
 from pathlib import Path
 
@@ -24,6 +29,12 @@ def sandbox_tenant_fields(info: dict) -> dict:
         "smtp_host": info["smtp_host"],
         "smtp_port": info["smtp_port"],
         "smtp_security": Tenant.Security.STARTTLS,
+        # The sandbox serves IMAP4/POP3 with STARTTLS and DNS for its domain on loopback.
+        "imap_host": info["smtp_host"],
+        "imap_port": info["imap_port"],
+        "pop_host": info["smtp_host"],
+        "pop_port": info["pop3_port"],
+        "dns_server": _host_port(info["smtp_host"], info["dns_port"]),
         "auth_method": Tenant.Auth.OAUTH_SECRET,
         "client_id": info["app_client_id"],
         "client_secret": info["app_client_secret"],
@@ -31,6 +42,10 @@ def sandbox_tenant_fields(info: dict) -> dict:
         "tls_verify": True,
         "ca_bundle": Path(info["ca_file"]).read_text(),
     }
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 @transaction.atomic

@@ -34,7 +34,7 @@ def pki(tmp_path_factory) -> PKI:
 
 @pytest.fixture(scope="session")
 def sandbox():
-    """The colleague's Sandbox Exchange (python -m connectivity.sandbox --port 0)."""
+    """The Sandbox Exchange as other tools start it (python -m connectivity.sandbox --port 0)."""
     import json
     import subprocess
 

@@ -100,7 +100,7 @@ def test_autodiscover_host_after_root_fails(mailbox):
     )
     got = statuses(result)
     assert got[ROOT] == Status.WARN
-    assert "cannot resolve sandbox.test" in result.step(ROOT).detail
+    assert "sandbox.test does not exist in DNS" in result.step(ROOT).detail
     assert got[HOST] == Status.PASS and result.ok
 
 

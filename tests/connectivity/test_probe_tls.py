@@ -81,7 +81,7 @@ def test_untrusted_ca(pki):
     assert step.status == Status.FAIL
     assert step.detail.startswith("untrusted CA")
     assert "Rogue Root" in step.detail
-    assert "--ca-file" in step.hint
+    assert "{ca_file}" in step.hint
     assert statuses(result)[NAME] == Status.PASS
 
 

@@ -12,13 +12,17 @@ from portal.tenants.sandbox import register_sandbox_tenant
 class Command(BaseCommand):
     help = (
         "Start the bundled sandbox Exchange (EWS, Autodiscover, MAPI over HTTP, OAuth token "
-        "endpoint, SMTP submission) in the foreground and register it as the 'Sandbox' tenant."
+        "endpoint, SMTP submission, IMAP4, POP3, DNS for its domain) in the foreground and "
+        "register it as the 'Sandbox' tenant."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8443, help="HTTPS port (default 8443)")
         parser.add_argument("--smtp-port", type=int, default=8587, help="SMTP port (default 8587)")
+        parser.add_argument("--imap-port", type=int, default=8143, help="IMAP4 port (default 8143)")
+        parser.add_argument("--pop3-port", type=int, default=8110, help="POP3 port (default 8110)")
+        parser.add_argument("--dns-port", type=int, default=8053, help="DNS port (default 8053)")
         parser.add_argument("--data", default=None, help="data folder (default: VAR_DIR/sandbox)")
         parser.add_argument("--latency-ms", type=int, default=0)
         parser.add_argument("--max-concurrency", type=int, default=27)
@@ -29,7 +33,7 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         from connectivity.sandbox import SandboxServer
 
-        for name in ("port", "smtp_port"):
+        for name in ("port", "smtp_port", "imap_port", "pop3_port", "dns_port"):
             if not 0 <= opts[name] <= 65535:
                 raise CommandError(f"--{name.replace('_', '-')} must be 0-65535.")
         if opts["latency_ms"] < 0 or opts["max_concurrency"] < 0:
@@ -40,11 +44,16 @@ class Command(BaseCommand):
             data, opts["host"], opts["port"], smtp_port=opts["smtp_port"],
             latency_ms=opts["latency_ms"], max_concurrency=opts["max_concurrency"],
             seed_mailboxes=opts["seed_mailboxes"], seed_items=opts["seed_items"],
+            imap_port=opts["imap_port"], pop3_port=opts["pop3_port"], dns_port=opts["dns_port"],
         )  # fmt: skip
         try:
             server.start()
         except OSError as exc:
-            raise CommandError(f"Cannot start the sandbox: {exc}. Is the port in use? Try --port.")
+            raise CommandError(
+                f"Cannot start the sandbox: {exc.strerror or exc}. Another program may use one of "
+                "its ports: choose others with --port, --smtp-port, --imap-port, --pop3-port and "
+                "--dns-port (0 picks a free one)."
+            )
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
@@ -73,6 +82,9 @@ class Command(BaseCommand):
             ("MAPI over HTTP", info["mapi_url"]),
             ("OAuth token", info["token_url"]),
             ("SMTP (STARTTLS)", f"{info['smtp_host']}:{info['smtp_port']}"),
+            ("IMAP4 (STARTTLS)", f"{info['smtp_host']}:{info['imap_port']}"),
+            ("POP3 (STARTTLS)", f"{info['smtp_host']}:{info['pop3_port']}"),
+            ("DNS", f"{info['smtp_host']}:{info['dns_port']} (UDP, {info['domain']} only)"),
             ("CA certificate", info["ca_file"]),
             ("Domain", info["domain"]),
         ]
