@@ -11,6 +11,10 @@ class AuditConfig(AppConfig):
         from portal.audit import celery_context  # noqa: F401  (connects Celery signals)
 
         post_migrate.connect(restore_guard, sender=self, dispatch_uid="audit.restore_guard")
+        # Verifying reads only: safe to run again when its worker dies.
+        from portal.jobs import kinds
+
+        kinds.register(kinds.JobKind("audit.verify", repeatable=lambda job: True))
 
 
 def restore_guard(sender, using, plan=None, verbosity=1, **kwargs):

@@ -1,13 +1,15 @@
 import logging
 
 from celery import shared_task
+from django.utils.translation import gettext as _
 
 from portal.audit.api import record
+from portal.jobs.execution import JobTask
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="audit.verify_chain")
+@shared_task(name="audit.verify_chain", base=JobTask)
 def verify_chain_task() -> dict:
     """Verify the chain, its checkpoints and the triggers; record the outcome; on a failure
     the Admins see a banner and get an email (once per new finding)."""
@@ -25,7 +27,19 @@ def verify_chain_task() -> dict:
     if not outcome["intact"]:
         log.error("audit verification failed: %s %s", outcome["first_bad"], outcome["reason"])
         alerts.notify_admins(outcome, previous)
-    return outcome
+    # The job page reads "outcome"/"message"; the event above keeps the check's own fields.
+    return {**outcome, "outcome": "ok" if outcome["intact"] else "problems",
+            "message": verification_in_words(outcome)}  # fmt: skip
+
+
+def verification_in_words(outcome: dict) -> str:
+    if outcome.get("intact"):
+        return _("The audit chain is intact: %(n)s events checked.") % {"n": outcome["checked"]}
+    problems = [outcome.get("first_bad") or "", outcome.get("reason") or ""]
+    problems += outcome.get("guard_problems") or []
+    return _("The audit chain is broken: %(problems)s. Keep a copy of the database and of the "
+             "checkpoint files and run `manage.py audit_verify` for details.") % {
+        "problems": "; ".join(p for p in problems if p)}  # fmt: skip
 
 
 @shared_task(name="audit.write_checkpoint")

@@ -13,7 +13,7 @@ from portal.audit.api import record
 from portal.audit.filters import AuditFilterForm
 from portal.audit.models import AuditEvent
 from portal.audit.tasks import verify_chain_task
-from portal.jobs.api import start_job
+from portal.jobs.api import QueueUnavailable, start_job
 from portal.lib.access import Role, requires
 from portal.lib.htmx import render
 
@@ -57,9 +57,13 @@ def _page(qs, request):
 def event_list(request):
     if request.method == "POST":
         # "Verify now": walk the chain in the background; the outcome is an audit event itself.
-        job = start_job(
-            verify_chain_task, kind="audit.verify", label=_("Verify audit chain"), kwargs={}
-        )
+        try:
+            job = start_job(
+                verify_chain_task, kind="audit.verify", label=_("Verify audit chain"), kwargs={}
+            )
+        except QueueUnavailable as exc:
+            messages.error(request, str(exc))
+            return redirect("audit:list")
         messages.success(request, _("Chain verification started."))
         return redirect("jobs:detail", job_id=job.pk)
     form = AuditFilterForm(request.GET or None)

@@ -1,5 +1,6 @@
 from django.views.decorators.http import require_GET
 
+from portal.jobs import kinds
 from portal.jobs.models import Job
 from portal.lib.access import get_object_for_user, requires
 from portal.lib.htmx import render
@@ -18,4 +19,6 @@ def job_list(request):
 @require_GET
 def job_detail(request, job_id):
     job = get_object_for_user(Job.objects.select_related("created_by"), request.user, pk=job_id)
-    return render(request, "jobs/detail.html", {"job": job}, partial="status")
+    describe = kinds.get(job.kind).describe
+    summary = describe(job) if describe else None
+    return render(request, "jobs/detail.html", {"job": job, "summary": summary}, partial="status")

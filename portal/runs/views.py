@@ -8,13 +8,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.audit.api import record, snapshot
-from portal.jobs.api import start_job
+from portal.jobs.api import QueueUnavailable, start_job
 from portal.lib.access import Role, get_object_for_user, requires
 from portal.lib.crypto import encrypt
 from portal.lib.htmx import render
 from portal.runs.forms import AdhocForm, ScheduleForm
 from portal.runs.models import TENANT_PROBES, Probe, ProbeRun, RunStatus, Schedule
-from portal.runs.tasks import run_everything_task, run_probe_task
+from portal.runs.tasks import run_everything_task, start_run_job
 from portal.runs.timeline import timeline
 from portal.tenants.models import Tenant
 
@@ -32,12 +32,11 @@ def latest_runs(tenants=None):
 
 
 def _start_run(request, run: ProbeRun, sealed_password=None):
-    job = start_job(
-        run_probe_task, kind="connectivity.run", label=f"{run.get_probe_display()} · "
-        f"{run.tenant or run.params.get('host', '')}",
-        kwargs={"run_id": run.pk, "sealed_password": sealed_password}, tenant=run.tenant,
-    )  # fmt: skip
-    ProbeRun.objects.filter(pk=run.pk).update(job=job)
+    try:
+        start_run_job(run, sealed_password)
+    except QueueUnavailable as exc:
+        # The run page now shows why it did not start; nothing stays queued.
+        messages.error(request, str(exc))
     # The job's kwargs hold only the sealed (encrypted) password, and audit censors it anyway.
     return redirect("connectivity:run", run_id=run.pk)
 
@@ -143,10 +142,14 @@ def adhoc(request):
 @requires(read=Role.OPERATOR, change=Role.OPERATOR)
 @require_POST
 def run_everything(request):
-    job = start_job(
-        run_everything_task, kind="connectivity.everything",
-        label=_("Test everything for every tenant"), kwargs={"tenant_ids": None},
-    )  # fmt: skip
+    try:
+        job = start_job(
+            run_everything_task, kind="connectivity.everything",
+            label=_("Test everything for every tenant"), kwargs={"tenant_ids": None},
+        )  # fmt: skip
+    except QueueUnavailable as exc:
+        messages.error(request, str(exc))
+        return redirect("connectivity:index")
     messages.success(request, _("All tests started for every tenant."))
     return redirect("jobs:detail", job_id=job.pk)
 

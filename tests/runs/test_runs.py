@@ -187,15 +187,18 @@ def test_schedule_runs_when_due_and_mails_on_change(
     schedule = Schedule.objects.get()
     assert schedule.notify_emails == ["noc@contoso.test"]
     assert AuditEvent.objects.filter(action="schedule.create").count() == 1
-    assert dispatch_due_schedules() == {"started": 1}
-    assert dispatch_due_schedules() == {"started": 0}  # next one is due in 5 minutes
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dispatch_due_schedules() == {"started": 1, "not_started": 0}
+        # the next one is due in 5 minutes
+        assert dispatch_due_schedules() == {"started": 0, "not_started": 0}
     first = ProbeRun.objects.get(schedule=schedule)
     assert first.status in {RunStatus.PASS, RunStatus.WARN}
     assert mail.outbox == []  # the first result is no change
     basic_smtp_tenant.password = "now-wrong"
     basic_smtp_tenant.save()
     Schedule.objects.filter(pk=schedule.pk).update(next_due=first.created_at)
-    dispatch_due_schedules()
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch_due_schedules()
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["noc@contoso.test"]
