@@ -112,16 +112,17 @@ def broker(url: str, transport_options: dict | None = None):
     """Point this process's Celery app (and the settings the portal reads) at another broker."""
     from portal.celery import app
 
-    saved = (app.conf.broker_url, app.conf.broker_transport_options)
-    app.conf.broker_url = url
-    app.conf.broker_transport_options = transport_options or {}
+    keys = ("broker_url", "broker_write_url", "broker_read_url", "broker_transport_options")
+    saved = {key: app.conf[key] for key in keys}
+    app.conf.update(broker_url=url, broker_write_url=url, broker_read_url=url,
+                    broker_transport_options=transport_options or {})  # fmt: skip
     _reset_producers()
     try:
         options = transport_options or {}
         with override_settings(CELERY_BROKER_URL=url, CELERY_BROKER_TRANSPORT_OPTIONS=options):
             yield
     finally:
-        app.conf.broker_url, app.conf.broker_transport_options = saved
+        app.conf.update(saved)
         _reset_producers()
 
 
