@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",  # allauth's sessions page uses its filters
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",

@@ -12,6 +12,7 @@ import smtplib
 import socket
 from email.message import EmailMessage
 
+from connectivity.i18n import N_
 from connectivity.netguard import Resolver
 from connectivity.probes import sasl
 from connectivity.probes import tls as tlsmod
@@ -28,12 +29,12 @@ from connectivity.probes.core import (
 from connectivity.probes.replycodes import describe
 from connectivity.probes.tcp import CONNECT, RESOLVE, open_connection
 
-BANNER = "Banner"
+BANNER = N_("Banner")
 EHLO = "EHLO"
 STARTTLS = "STARTTLS"
-CAPABILITIES = "Capabilities"
-AUTH = "Authenticate"
-SEND = "Send test message"
+CAPABILITIES = N_("Capabilities")
+AUTH = N_("Authenticate")
+SEND = N_("Send test message")
 
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 SECURITY_MODES = tuple(DEFAULT_PORTS)
@@ -62,10 +63,10 @@ def _reply_hints(exc: BaseException):
         return describe(exc.smtp_code, exc.smtp_error)
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return (
-            f"the server closed the connection ({exc})",
-            "The server hung up: check the port/security pairing (465 is implicit TLS, 587 "
-            "and 25 use STARTTLS) and the server's connection limits.",
-        )
+            N_("the server closed the connection (%(reason)s)", reason=exc),
+            N_("The server hung up: check the port/security pairing (465 is implicit TLS, 587 "
+               "and 25 use STARTTLS) and the server's connection limits."),
+        )  # fmt: skip
     return None
 
 
@@ -186,25 +187,26 @@ def _run(rec: Recorder, smtp: _ProbeSMTP, host, port, security, ca_file, usernam
         text = msg.decode("utf-8", "replace")
         if code != 220:
             detail, hint = describe(code, text)
-            s.fail(f"expected banner (220) not received: {detail}", hint)
+            s.fail(N_("expected banner (220) not received: %(detail)s", detail=detail), hint)
         s.detail = f"{code} {text}"
 
     with rec.step(EHLO, hints=_reply_hints) as s:
         code, msg = smtp.ehlo()
         if code != 250:
             detail, hint = describe(code, msg)
-            s.fail(f"EHLO rejected: {detail}", hint)
-        s.detail = "extensions: " + (", ".join(k.upper() for k in smtp.esmtp_features) or "none")
+            s.fail(N_("EHLO rejected: %(detail)s", detail=detail), hint)
+        s.detail = N_("extensions: %(list)s",
+                      list=", ".join(k.upper() for k in smtp.esmtp_features) or N_("none"))  # fmt: skip
 
     encrypted = security == "tls"
     if security == "starttls":
         with rec.step(STARTTLS, fatal=False, hints=_reply_hints) as s:
             if not smtp.has_extn("starttls"):
                 s.fail(
-                    "the server does not offer STARTTLS",
-                    "Enable TLS on the receive connector (a certificate bound to SMTP) or use "
-                    "port 465 with implicit TLS if the server offers it.",
-                )
+                    N_("the server does not offer STARTTLS"),
+                    N_("Enable TLS on the receive connector (a certificate bound to SMTP) or use "
+                       "port 465 with implicit TLS if the server offers it."),
+                )  # fmt: skip
             code, msg = smtp.starttls(context=tlsmod.probe_context())
             smtp.ehlo()
             s.detail = f"{code} {msg.decode('utf-8', 'replace')}; {smtp.sock.version()}"
@@ -213,21 +215,21 @@ def _run(rec: Recorder, smtp: _ProbeSMTP, host, port, security, ca_file, usernam
             tlsmod.evaluate(rec, smtp.sock, host, ca_file)
         else:
             for name in tlsmod.CERT_STEPS:
-                rec.record(name, Status.SKIP, "no TLS session")
+                rec.record(name, Status.SKIP, N_("no TLS session"))
 
     with rec.step(CAPABILITIES, fatal=False) as s:
         mechs = _auth_features(smtp)
         size = smtp.esmtp_features.get("size", "").strip()
-        where = "after TLS" if encrypted else "without TLS"
-        parts = [f"AUTH: {' '.join(mechs) or 'not offered'}"]
-        parts.append(f"SIZE: {_fmt_size(size)}" if size else "SIZE: not advertised")
-        s.detail = f"{where}: " + "; ".join(parts)
+        where = N_("after TLS") if encrypted else N_("without TLS")
+        s.detail = N_("%(where)s: AUTH: %(auth)s; SIZE: %(size)s", where=where,
+                      auth=" ".join(mechs) or N_("not offered"),
+                      size=_fmt_size(size) if size else N_("not advertised"))  # fmt: skip
         if username and not mechs:
             s.warn(
                 s.detail,
-                "The server offers no AUTH mechanism here: enable authentication on the "
-                "connector (Exchange offers AUTH only after STARTTLS on client connectors).",
-            )
+                N_("The server offers no AUTH mechanism here: enable authentication on the "
+                   "connector (Exchange offers AUTH only after STARTTLS on client connectors)."),
+            )  # fmt: skip
 
     if username:
         _authenticate(rec, smtp, security, encrypted, username, password, token, auth_method)
@@ -237,9 +239,9 @@ def _run(rec: Recorder, smtp: _ProbeSMTP, host, port, security, ca_file, usernam
 
 
 def _fmt_size(size: str) -> str:
-    if size.isdigit() and int(size) > 0:
-        return f"{int(size) / 1048576:.0f} MB ({size} bytes)"
-    return size or "no limit"
+    if size.isascii() and size.isdigit() and int(size) > 0:
+        return N_("%(mb)s MB (%(bytes)s bytes)", mb=f"{int(size) / 1048576:.0f}", bytes=size)
+    return size or N_("no limit")
 
 
 def _authenticate(rec, smtp, security, encrypted, username, password, token, auth_method):
@@ -248,19 +250,20 @@ def _authenticate(rec, smtp, security, encrypted, username, password, token, aut
         mechs = _auth_features(smtp)
         if not mechs:
             s.fail(
-                "the server offers no AUTH mechanism",
-                "Enable authentication on the receive connector, or use a connector matched "
-                "by IP/certificate for unauthenticated relay.",
-            )
+                N_("the server offers no AUTH mechanism"),
+                N_("Enable authentication on the receive connector, or use a connector matched "
+                   "by IP/certificate for unauthenticated relay."),
+            )  # fmt: skip
         method = auth_method
         if method == "auto":
             method = "plain" if "PLAIN" in mechs else "login" if "LOGIN" in mechs else ""
         if not method or method.upper() not in mechs:
             s.fail(
-                f"no supported AUTH mechanism: server offers {' '.join(mechs)}; "
-                f"wanted {auth_method.upper() if auth_method != 'auto' else 'PLAIN or LOGIN'}",
-                "Choose a mechanism the server offers (Exchange Online: LOGIN, XOAUTH2).",
-            )
+                N_("no supported AUTH mechanism: server offers %(offered)s; wanted %(wanted)s",
+                   offered=" ".join(mechs),
+                   wanted=auth_method.upper() if auth_method != "auto" else N_("PLAIN or LOGIN")),
+                N_("Choose a mechanism the server offers (Exchange Online: LOGIN, XOAUTH2)."),
+            )  # fmt: skip
         smtp.user, smtp.password = username, password or ""
         if method == "xoauth2":
             blob = sasl.xoauth2_string(username, token)
@@ -271,12 +274,14 @@ def _authenticate(rec, smtp, security, encrypted, username, password, token, aut
             code, msg = smtp.auth("PLAIN", smtp.auth_plain)
         else:
             code, msg = smtp.auth("LOGIN", smtp.auth_login, initial_response_ok=False)
-        s.detail = f"{method.upper()} as {username}: {code} {msg.decode('utf-8', 'replace')}"
+        s.detail = N_("%(method)s as %(user)s: %(reply)s", method=method.upper(), user=username,
+                      reply=f"{code} {msg.decode('utf-8', 'replace')}")  # fmt: skip
         if security == "none" and not encrypted:
             s.warn(
-                s.detail + " (credential sent without encryption)",
-                "The credential crossed the network in clear text; use STARTTLS or port 465.",
-            )
+                N_("%(detail)s (credential sent without encryption)", detail=s.detail),
+                N_("The credential crossed the network in clear text; use STARTTLS or port "
+                   "465."),
+            )  # fmt: skip
 
 
 def _send(rec, smtp, mail_from, rcpt_to, subject):
@@ -295,9 +300,9 @@ def _send(rec, smtp, mail_from, rcpt_to, subject):
             code, reply = call()
             if code not in (250, 251):
                 detail, hint = describe(code, reply)
-                s.fail(f"{stage} rejected: {detail}", hint)
+                s.fail(N_("%(stage)s rejected: %(detail)s", stage=stage, detail=detail), hint)
         code, reply = smtp.data(msg.as_bytes())
         if code != 250:
             detail, hint = describe(code, reply)
-            s.fail(f"DATA rejected: {detail}", hint)
-        s.detail = f"accepted: {code} {reply.decode('utf-8', 'replace')}"
+            s.fail(N_("DATA rejected: %(detail)s", detail=detail), hint)
+        s.detail = N_("accepted: %(reply)s", reply=f"{code} {reply.decode('utf-8', 'replace')}")

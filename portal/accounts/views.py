@@ -7,13 +7,15 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from portal.accounts import first_sign_in
 from portal.accounts.forms import ROLE_BY_NAME, InviteForm, RoleForm
 from portal.accounts.invitations import invite
-from portal.accounts.mfa import SECOND_FACTORS, is_enrolled
+from portal.accounts.mfa import SECOND_FACTORS, factors_by_name, is_enrolled
 from portal.accounts.models import OneTimeLogin
 from portal.accounts.roles import set_role
 from portal.audit.api import record
@@ -56,6 +58,7 @@ def one_time_login(request, token):
         record("auth.one_time_login", target=entry.user, actor=entry.user)
     login(request, entry.user, backend="django.contrib.auth.backends.ModelBackend")
     if not entry.user.has_usable_password():
+        first_sign_in.signed_in_by_link(request)
         messages.info(request, _("Welcome. Choose a password to finish setting up your account."))
         return redirect("account_set_password")
     return redirect("core:dashboard")
@@ -162,7 +165,20 @@ def user_deactivate(request, pk):
     user = _other_user(request, pk)
     if user is None:
         return redirect("accounts:users")
-    activate = request.POST.get("active") == "true"
+    wanted = request.POST.get("active")
+    if wanted not in ("true", "false"):
+        # Only an explicit choice changes an account: anything else must not deactivate it.
+        reason = _(
+            "The account was not changed: the request said neither deactivate nor "
+            "reactivate. Go back to Users and use the button in the account's row."
+        )
+        context = {
+            "reason": reason,
+            "back_url": reverse("accounts:users"),
+            "back_label": _("Users"),
+        }
+        return render(request, "400.html", context, status=400)
+    activate = wanted == "true"
     if user.is_active != activate:
         user.is_active = activate
         user.save(update_fields=["is_active"])
@@ -188,12 +204,11 @@ def user_deactivate(request, pk):
 @require_GET
 def security(request):
     """The signed-in person's own account: second factors, sessions, password."""
-    factors = Authenticator.objects.filter(user=request.user).values_list("type", flat=True)
     return render(
         request,
         "accounts/security.html",
         {
-            "factors": sorted(set(factors)),
+            "factors": factors_by_name(request.user),
             "sessions": UserSession.objects.filter(user=request.user).count(),
             "is_sso": SocialAccount.objects.filter(user=request.user).exists(),
         },

@@ -7,24 +7,44 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from connectivity.oauth import load_certificate
-from connectivity.probes.core import InvalidInput, validate_host
+from portal.lib.validators import normalize_host, validate_single_line
 from portal.tenants.models import Tenant, parse_dns_server
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 SECRET_FIELDS = ("client_secret", "certificate_pem", "password")
+# Text that reaches a header, an SMTP command, a PowerShell argument or the audit log.
+SINGLE_LINE_FIELDS = ("name", "directory_id", "client_id", "username", "test_mailbox",
+                      "client_secret", "password", "dns_server")  # fmt: skip
 
 
-def clean_host(value: str) -> str:
-    value = value.strip().lower()
-    if not value:
-        return value
-    try:
-        validate_host(value)
-    except InvalidInput as exc:
-        raise ValidationError(str(exc))
-    if not (_DOMAIN.match(value) or re.fullmatch(r"[0-9.]+|\[?[0-9a-f:]+\]?", value)):
-        raise ValidationError(_("“%(value)s” is not a valid host name."), params={"value": value})
-    return value
+# One host check for every host field (here, "Test a host", accepted domains).
+clean_host = normalize_host
+
+
+def show_if(conditions: dict | None) -> str:
+    """The ``data-show-if`` text of a field: "kind=online auth_method=basic,ntlm".
+
+    The page's script shows the field only while every named control holds one of the listed
+    values; without the script every field shows, and the form's own checks decide.
+    """
+    return " ".join(
+        f"{name}={','.join(str(v) for v in values)}" for name, values in (conditions or {}).items()
+    )
+
+
+class ConditionalSelect(forms.Select):
+    """A select whose options carry ``data-show-if`` (only the choices that can be saved show)."""
+
+    def __init__(self, *args, option_show_if: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.option_show_if = option_show_if or {}
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        condition = show_if(self.option_show_if.get(str(value)))
+        if condition:
+            option["attrs"]["data-show-if"] = condition
+        return option
 
 
 def parse_pem_certificates(text: str) -> list[x509.Certificate]:
@@ -67,7 +87,14 @@ class TenantForm(forms.ModelForm):
             "test_mailbox",
             "tls_verify", "ca_bundle",
         ]  # fmt: skip
-        widgets = {"ca_bundle": forms.Textarea(attrs={"rows": 3, "spellcheck": "false"})}
+        widgets = {
+            "ca_bundle": forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+            # Exchange Online accepts only OAuth (clean() says so): Basic/NTLM only for Server.
+            "auth_method": ConditionalSelect(option_show_if={
+                Tenant.Auth.BASIC: {"kind": [Tenant.Kind.SERVER]},
+                Tenant.Auth.NTLM: {"kind": [Tenant.Kind.SERVER]},
+            }),
+        }  # fmt: skip
 
     # (legend, note, fields): how the form is laid out, in one place.
     FIELDSETS = [
@@ -87,22 +114,35 @@ class TenantForm(forms.ModelForm):
          ["tls_verify", "ca_bundle"]),
     ]  # fmt: skip
 
+    # Fields that only one kind or authentication method uses; the page shows them only then.
+    OAUTH = [Tenant.Auth.OAUTH_SECRET, Tenant.Auth.OAUTH_CERT]
+    SHOW_IF = {
+        "cloud": {"kind": [Tenant.Kind.ONLINE]},
+        "directory_id": {"kind": [Tenant.Kind.ONLINE]},
+        "token_url": {"auth_method": OAUTH},
+        "client_id": {"auth_method": OAUTH},
+        "client_secret": {"auth_method": [Tenant.Auth.OAUTH_SECRET]},
+        "certificate_pem": {"auth_method": [Tenant.Auth.OAUTH_CERT]},
+        "username": {"auth_method": [Tenant.Auth.BASIC, Tenant.Auth.NTLM]},
+        "password": {"auth_method": [Tenant.Auth.BASIC, Tenant.Auth.NTLM]},
+    }
+
     def fieldsets(self):
-        return [(legend, note, [self[name] for name in names])
+        """(legend, note, [(field, data-show-if)]) in the order of FIELDSETS."""
+        return [(legend, note, [(self[name], show_if(self.SHOW_IF.get(name))) for name in names])
                 for legend, note, names in self.FIELDSETS]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name in SINGLE_LINE_FIELDS:
+            self.fields[name].validators.append(validate_single_line)
         self.fields["accepted_domains_text"].initial = "\n".join(self.instance.accepted_domains)
         for name in SECRET_FIELDS:
             if self.instance.pk and getattr(self.instance, name):
                 self.fields[name].help_text = _("Stored. Leave empty to keep it; type to replace.")
 
     def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        if any(c in name for c in "\r\n\0"):
-            raise ValidationError(_("The name must be a single line."))
-        return name
+        return self.cleaned_data["name"].strip()
 
     def clean_accepted_domains_text(self):
         raw = self.cleaned_data.get("accepted_domains_text", "")

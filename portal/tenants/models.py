@@ -140,6 +140,6 @@ def parse_dns_server(value: str) -> tuple[str, int] | None:
         ip = ipaddress.ip_address(host)
     except ValueError:
         return None
-    if not port.isdigit() or not 1 <= int(port) <= 65535:
+    if not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
         return None
     return str(ip), int(port)

@@ -1,0 +1,263 @@
+"""Crawl: each role follows every link the pages offer, in English and Russian, wide and narrow.
+
+From "/" the crawler follows same-origin ``<a href>`` links breadth-first (links that htmx loads
+into a page count too) and fails on any 5xx, console error, CSP violation, axe serious/critical
+finding, or a page wider than a 390 px phone screen.  Every URL pattern it meets is visited at
+least once; further instances of a pattern are capped so the crawl stays short.
+"""
+
+import socket
+import threading
+from collections import deque
+from urllib.parse import urlsplit
+
+import pytest
+from django.urls import Resolver404, resolve
+
+from portal.audit.api import record
+from portal.jobs.models import Job
+from portal.lib.access import Role
+from portal.runs import runner
+from portal.runs.models import ProbeRun, Schedule
+from portal.tenants.models import Tenant
+from tests.browser.conftest import sign_in
+from tests.conftest import PASSWORD, make_user
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 900}
+MAX_PAGES = 70
+PER_PATTERN = 2
+# Links that end the session or only answer POST; the crawl must not sign itself out.
+SKIP_PREFIXES = ("/accounts/logout/", "/i18n/", "/static/")
+# Downloads are fetched and their status checked, not rendered.
+DOWNLOADS = ("/audit/export.",)
+
+
+@pytest.fixture
+def portal_data(transactional_db):
+    """A tenant, runs that passed and failed (made by the real runner), a schedule, jobs, events."""
+    roles = {"viewer": Role.VIEWER, "operator": Role.OPERATOR, "admin": Role.ADMIN}
+    users = {name: make_user(f"crawl-{name}", role) for name, role in roles.items()}
+    tenant = Tenant.objects.create(
+        name="Contoso (crawl)", kind="online", cloud="worldwide",
+        directory_id="3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+        accepted_domains=["contoso.com"], auth_method="oauth_secret",
+        client_id="11111111-2222-3333-4444-555555555555", client_secret="crawl-secret",
+        test_mailbox="probe@contoso.com",
+    )  # fmt: skip
+    listener = socket.create_server(("127.0.0.1", 0))
+    open_port = listener.getsockname()[1]
+    accepting = threading.Thread(target=lambda: listener.accept()[0].close(), daemon=True)
+    accepting.start()
+    closed = socket.create_server(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()  # nothing listens here any more: the run fails with a real refusal
+    operator = users["operator"]
+    adhoc_pass = ProbeRun.objects.create(
+        probe="tcp", started_by=operator, params={"host": "127.0.0.1", "port": open_port}
+    )
+    runner.execute(adhoc_pass)
+    adhoc_fail = ProbeRun.objects.create(
+        probe="tcp", started_by=operator, params={"host": "127.0.0.1", "port": closed_port}
+    )
+    runner.execute(adhoc_fail)
+    accepting.join(timeout=5)
+    listener.close()
+    # The tenant's SMTP endpoint refuses the connection: a real failed tenant run.
+    Tenant.objects.filter(pk=tenant.pk).update(smtp_host="127.0.0.1", smtp_port=closed_port)
+    tenant.refresh_from_db()
+    runner.execute(ProbeRun.objects.create(tenant=tenant, probe="smtp", started_by=operator))
+    Schedule.objects.create(tenant=tenant, probe="tls", interval_minutes=60,
+                            next_due="2099-01-01T00:00:00Z")  # fmt: skip
+    Job.objects.create(kind="runs.adhoc", label="Test a host", status=Job.Status.SUCCEEDED,
+                       progress=100, created_by=operator)  # fmt: skip
+    Job.objects.create(kind="runs.everything", label="Test everything", status=Job.Status.FAILED,
+                       progress=40, message="The worker stopped.", created_by=operator,
+                       tenant_id=str(tenant.pk))  # fmt: skip
+    record("tenant.update", target=tenant, tenant=tenant, before={"name": "Contoso"},
+           after={"name": tenant.name}, actor=users["admin"])  # fmt: skip
+    return users
+
+
+def _pattern(url: str) -> str | None:
+    parts = urlsplit(url)
+    try:
+        match = resolve(parts.path)
+    except Resolver404:
+        return None
+    keys = sorted({pair.split("=", 1)[0] for pair in parts.query.split("&") if pair})
+    return f"{match.route}?{'&'.join(keys)}"
+
+
+def _links(page, origin: str) -> list[str]:
+    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+    found = []
+    for href in hrefs:
+        parts = urlsplit(href)
+        if f"{parts.scheme}://{parts.netloc}" != origin or not parts.path:
+            continue
+        if parts.path.startswith(SKIP_PREFIXES):
+            continue
+        found.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+    return found
+
+
+def _overflow(page) -> int:
+    return page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+
+
+def _wider_than_screen(page) -> list[str]:
+    """The elements that stick out past the right edge (to say where an overflow comes from)."""
+    return page.evaluate(
+        """() => { const w = document.documentElement.clientWidth; const out = [];
+        for (const el of document.querySelectorAll('body *')) {
+          const r = el.getBoundingClientRect();
+          if (r.right > w + 1 && !el.closest('.table-wrap, pre')) {
+            out.push(el.tagName.toLowerCase() + (el.className ? '.' + el.className : ''));
+          }
+        } return out.slice(0, 5); }"""
+    )
+
+
+def crawl(page, origin: str) -> tuple[dict[str, str], list[str]]:
+    """Visit pages breadth-first from "/"; return {pattern: first url} and the problems found."""
+    problems: list[str] = []
+    seen_urls: set[str] = set()
+    per_pattern: dict[str, int] = {}
+    patterns: dict[str, str] = {}
+    queue = deque(["/"])
+    visited = 0
+    while queue and visited < MAX_PAGES:
+        url = queue.popleft()
+        pattern = _pattern(url)
+        if url in seen_urls or pattern is None or per_pattern.get(pattern, 0) >= PER_PATTERN:
+            continue
+        seen_urls.add(url)
+        per_pattern[pattern] = per_pattern.get(pattern, 0) + 1
+        patterns.setdefault(pattern, url)
+        visited += 1
+        if url.startswith(DOWNLOADS):
+            response = page.request.get(url)
+            if response.status >= 400:
+                problems.append(f"{url}: download answered {response.status}")
+            continue
+        page.problems.console_errors.clear()
+        response = page.goto(url)
+        page.wait_for_load_state("networkidle")
+        status = response.status if response else 0
+        if status >= 500:
+            problems.append(f"{url}: HTTP {status}")
+            continue
+        if status >= 400:
+            problems.append(f"{url}: HTTP {status} behind a link this role was shown")
+        for error in page.problems.console_errors:
+            problems.append(f"{url}: console error: {error}")
+        for violation in page.problems.csp_violations():
+            problems.append(f"{url}: CSP violation: {violation}")
+        for finding in page.problems.axe_violations():
+            problems.append(f"{url}: axe {finding['impact']} {finding['id']} {finding['nodes']}")
+        page.set_viewport_size(PHONE)
+        if _overflow(page) > 0:
+            problems.append(f"{url}: scrolls sideways at 390 px: {_wider_than_screen(page)}")
+        page.set_viewport_size(DESKTOP)
+        queue.extend(link for link in _links(page, origin) if link not in seen_urls)
+    return patterns, problems
+
+
+# Routes each role must reach through links alone (so every detail page is covered).
+EXPECTED = {
+    "viewer": {"", "tenants/", "tenants/<int:pk>/", "connectivity/",
+               "connectivity/runs/<int:run_id>/",
+               "connectivity/tenants/<int:pk>/history/<slug:probe>/",
+               "jobs/", "jobs/<uuid:job_id>/", "audit/", "audit/event/<int:seq>/",
+               "area/<slug:area>/"},
+    "operator": {"connectivity/adhoc/"},
+    "admin": {"accounts/users/", "tenants/<int:pk>/edit/", "tenants/new/"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+@pytest.mark.parametrize("role", ["viewer", "operator", "admin"])
+def test_crawl_every_linked_page(page, live_server, portal_data, role, language):
+    user = portal_data[role]
+    page.set_viewport_size(DESKTOP)
+    sign_in(page, user.username, PASSWORD)
+    if language == "ru":
+        with page.expect_navigation():
+            page.get_by_label("Language").select_option("ru")
+        assert page.locator("html").get_attribute("lang") == "ru"
+    patterns, problems = crawl(page, live_server.url)
+    assert problems == [], "\n".join(problems)
+    routes = {p.split("?", 1)[0] for p in patterns}
+    wanted = set(EXPECTED["viewer"])
+    if role in ("operator", "admin"):
+        wanted |= EXPECTED["operator"]
+    if role == "admin":
+        wanted |= EXPECTED["admin"]
+    assert wanted <= routes, f"never reached: {sorted(wanted - routes)}"
+    assert page.locator("html").get_attribute("lang") == language
+
+
+def test_menu_button_opens_the_navigation_at_phone_width(page, live_server, portal_data):
+    page.set_viewport_size(PHONE)
+    sign_in(page, portal_data["viewer"].username, PASSWORD)
+    page.goto("/")
+    button = page.get_by_role("button", name="Menu")
+    nav = page.get_by_role("navigation", name="Main")
+    assert button.is_visible() and button.get_attribute("aria-expanded") == "false"
+    assert not nav.is_visible()
+    button.click()
+    assert button.get_attribute("aria-expanded") == "true"
+    assert nav.is_visible()
+    assert _overflow(page) <= 0
+    assert page.problems.axe_violations() == []
+    nav.get_by_role("link", name="Jobs").click()
+    page.wait_for_url("**/jobs/")
+    assert not page.get_by_role("navigation", name="Main").is_visible()
+    # Wide screens show the navigation without the button.
+    page.set_viewport_size(DESKTOP)
+    assert page.get_by_role("navigation", name="Main").is_visible()
+    assert not page.get_by_role("button", name="Menu").is_visible()
+
+
+def test_without_javascript_the_navigation_stays_open(browser, live_server, portal_data):
+    context = browser.new_context(
+        base_url=live_server.url, java_script_enabled=False, viewport=PHONE, locale="en-US"
+    )
+    page = context.new_page()
+    try:
+        # Signing in needs no JavaScript either.
+        page.goto("/accounts/login/")
+        page.get_by_label("Login").fill(portal_data["viewer"].username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        assert page.get_by_role("navigation", name="Main").is_visible()
+        assert not page.get_by_role("button", name="Menu").is_visible()
+        width = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+        assert width[0] <= width[1]
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_audit_filter_inputs_fit_their_boxes(page, live_server, portal_data, viewport):
+    page.set_viewport_size(viewport)
+    sign_in(page, portal_data["viewer"].username, PASSWORD)
+    page.goto("/audit/")
+    sticking_out = page.evaluate(
+        """() => [...document.querySelectorAll('.audit-filters .field')].flatMap(field => {
+          const box = field.getBoundingClientRect();
+          return [...field.querySelectorAll('input, select')].filter(input => {
+            const r = input.getBoundingClientRect();
+            return r.left < box.left - 0.5 || r.right > box.right + 0.5;
+          }).map(input => input.name);
+        })"""
+    )
+    assert sticking_out == []
+    assert page.locator(".audit-filters input[type=datetime-local]").count() == 2
+    assert _overflow(page) <= 0
