@@ -12,10 +12,12 @@ from portal.audit import export
 from portal.audit.api import record
 from portal.audit.filters import AuditFilterForm
 from portal.audit.models import AuditEvent
+from portal.audit.targets import target_name
 from portal.audit.tasks import verify_chain_task
 from portal.jobs.api import QueueUnavailable, start_job
 from portal.lib.access import Role, requires
 from portal.lib.htmx import render
+from portal.lib.validators import ascii_int
 
 PAGE_SIZE = 50
 LIST_COLUMNS = ("seq", "created_at", "actor_username", "action", "target_type", "target_label",
@@ -35,20 +37,20 @@ def chain_status() -> dict:
 
 def _page(qs, request):
     """Newest first, keyset on ``seq``: ``before`` pages to older events, ``after`` to newer."""
-    before, after = request.GET.get("before", ""), request.GET.get("after", "")
+    before, after = ascii_int(request.GET.get("before")), ascii_int(request.GET.get("after"))
     qs = qs.only(*LIST_COLUMNS)
-    if after.isdigit():
-        rows = list(qs.filter(seq__gt=int(after)).order_by("seq")[: PAGE_SIZE + 1])
+    if after is not None:
+        rows = list(qs.filter(seq__gt=after).order_by("seq")[: PAGE_SIZE + 1])
         has_newer = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE][::-1]
         has_older = bool(rows) and qs.filter(seq__lt=rows[-1].seq).exists()
     else:
-        if before.isdigit():
-            qs = qs.filter(seq__lt=int(before))
+        if before is not None:
+            qs = qs.filter(seq__lt=before)
         rows = list(qs.order_by("-seq")[: PAGE_SIZE + 1])
         has_older = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
-        has_newer = before.isdigit() and bool(rows)
+        has_newer = before is not None and bool(rows)
     return rows, has_older, has_newer
 
 
@@ -69,6 +71,8 @@ def event_list(request):
     form = AuditFilterForm(request.GET or None)
     qs = form.filter(AuditEvent.objects.all()) if form.is_bound else AuditEvent.objects.all()
     events, has_older, has_newer = _page(qs, request)
+    for event in events:
+        event.target_name = target_name(event.target_type)
     query = urlencode(form.active()) if form.is_bound else ""
     return render(
         request,
@@ -133,6 +137,7 @@ def event_detail(request, seq):
         "audit/detail.html",
         {
             "event": event,
+            "target_name": target_name(event.target_type),
             "diff": diff_rows(event.before, event.after),
             "hash_ok": event.compute_hash() == event.hash,
             **neighbours,
