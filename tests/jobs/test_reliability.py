@@ -176,3 +176,50 @@ def test_a_stopped_redis_gives_words_not_a_500_and_leaves_nothing_queued(
         verify = admin_client.post("/audit/")
         assert verify.status_code == 302
         assert b"The job queue is not available" in admin_client.get(verify["Location"]).content
+
+
+@pytest.mark.usefixtures("purged_broker")
+def test_test_everything_resumes_after_its_worker_is_killed(tmp_path, operator_client):
+    from portal.tenants.models import Tenant
+
+    with gated_smtp_server() as (port, gate):
+        # Only SMTP is set: that run waits at the gate, the other tests of the tenant end at
+        # once ("could not run": nothing configured) before the worker is killed.
+        Tenant.objects.create(
+            name="Relay only", kind=Tenant.Kind.SERVER, auth_method=Tenant.Auth.BASIC,
+            smtp_host="127.0.0.1", smtp_port=port, smtp_security=Tenant.Security.NONE,
+        )  # fmt: skip
+        worker_a = Worker(tmp_path / "a.log", "a", **FAST)
+        try:
+            worker_a.wait_ready()
+            response = operator_client.post("/connectivity/everything/")
+            job = Job.objects.get(kind="connectivity.everything")
+            assert response["Location"] == f"/jobs/{job.pk}/"
+
+            def only_smtp_left():
+                runs = ProbeRun.objects.filter(job=job)
+                return runs.count() > 1 and [r.probe for r in runs if not r.is_done] == ["smtp"]
+
+            assert wait_for(only_smtp_left, 60), worker_a.text()
+            worker_a.kill()
+        finally:
+            worker_a.stop()
+        ended_first = {r.pk: r.finished_at for r in ProbeRun.objects.filter(job=job) if r.is_done}
+        gate.set()
+        worker_b = Worker(tmp_path / "b.log", "b", **FAST)
+        try:
+            worker_b.wait_ready()
+            assert _beat_until(lambda: Job.objects.get(pk=job.pk).is_done), worker_b.text()
+        finally:
+            worker_b.stop()
+    job.refresh_from_db()
+    runs = {r.pk: r for r in ProbeRun.objects.filter(job=job)}
+    assert len(runs) == len(ended_first) + 1  # no run was created twice
+    assert all(r.is_done for r in runs.values())
+    # Runs that had finished were kept as they were; only the interrupted one ran again.
+    assert all(runs[pk].finished_at == at for pk, at in ended_first.items())
+    smtp = next(r for r in runs.values() if r.probe == "smtp")
+    assert smtp.status in {RunStatus.PASS, RunStatus.WARN}, smtp.steps
+    assert job.attempts == 2 and job.status == Job.Status.PROBLEMS  # the unconfigured ones
+    page = operator_client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "could not run" in page and "Succeeded" not in page
