@@ -24,6 +24,7 @@ from collections.abc import Iterator, Mapping
 import dns.exception
 import dns.resolver
 
+from connectivity.i18n import N_, Msg
 from connectivity.netguard import (
     NO_ANSWER,
     NXDOMAIN,
@@ -48,20 +49,42 @@ PUBLIC_NAMES = frozenset(
     )
 )  # fmt: skip
 
-NXDOMAIN_HINT = (
+NXDOMAIN_HINT = N_(
     "Check the spelling of the host name and that its DNS record exists (ask whoever manages "
     "the domain's DNS)."
 )
-PUBLIC_NXDOMAIN_HINT = (
+PUBLIC_NXDOMAIN_HINT = N_(
     "This machine's DNS server does not know public Internet names: it only serves an internal "
     "zone, or it has no way out to the Internet. Point this machine at a resolver that "
     "resolves public names (or set the {dns_server}), or allow its outbound DNS and HTTPS."
 )
-NO_ANSWER_HINT = (
+NO_ANSWER_HINT = N_(
     "This machine could not get an answer from a DNS server: none is configured, it refused, "
     "or it is unreachable (no network or no Internet access). Check this machine's DNS "
     "settings (/etc/resolv.conf) and firewall, or set the {dns_server}."
 )
+
+
+# How operating systems word name and network failures (they appear inside details), listed
+# so that front ends can translate them as well.
+OS_WORDINGS = (
+    N_("Name or service not known"),
+    N_("Temporary failure in name resolution"),
+    N_("No address associated with hostname"),
+    N_("Non-recoverable failure in name resolution"),
+    N_("nodename nor servname provided, or not known"),
+    N_("Connection refused"),
+    N_("Connection reset by peer"),
+    N_("Network is unreachable"),
+    N_("No route to host"),
+    N_("timed out"),
+)
+
+
+def said(exc: BaseException) -> str:
+    """An exception's message, keeping a translatable sentence translatable."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    return first if isinstance(first, Msg) else str(exc)
 
 
 def render_hint(text: str, names: Mapping[str, str]) -> str:
@@ -74,13 +97,17 @@ def resolution_failure(host: str, kind: str, reason: str = "") -> tuple[str, str
     if kind == NXDOMAIN:
         if host.lower().rstrip(".") in PUBLIC_NAMES:
             return (
-                f"the DNS server says {host} does not exist, although it is a public Microsoft "
-                "name: this machine cannot resolve public names",
+                N_("the DNS server says %(host)s does not exist, although it is a public "
+                   "Microsoft name: this machine cannot resolve public names", host=host),
                 PUBLIC_NXDOMAIN_HINT,
-            )
-        return f"{host} does not exist in DNS (NXDOMAIN)", NXDOMAIN_HINT
-    why = f" ({reason})" if reason else ""
-    return f"this machine could not resolve {host}: no DNS server answered{why}", NO_ANSWER_HINT
+            )  # fmt: skip
+        return N_("%(host)s does not exist in DNS (NXDOMAIN)", host=host), NXDOMAIN_HINT
+    if reason:
+        return N_("this machine could not resolve %(host)s: no DNS server answered (%(reason)s)",
+                  host=host, reason=reason), NO_ANSWER_HINT  # fmt: skip
+    return N_("this machine could not resolve %(host)s: no DNS server answered", host=host), (
+        NO_ANSWER_HINT
+    )
 
 
 def dns_kind(exc: BaseException) -> str | None:
@@ -116,7 +143,7 @@ def explain(
     chain = list(causes(exc))
     found = _first(chain, AddressRefused)
     if found:
-        return str(found), (
+        return said(found), N_(
             "The host resolves to a link-local or cloud-metadata address, which tests refuse to "
             "contact. Check the host name; allow such addresses ({allow_link_local}) only if "
             "you really mean it."
@@ -125,16 +152,16 @@ def explain(
     if found:
         if found.kind and found.host:
             return resolution_failure(found.host, found.kind, found.reason)
-        return str(found), NXDOMAIN_HINT
+        return said(found), NXDOMAIN_HINT
     found = _first(chain, socket.gaierror)
     if found:
-        name = host or _host_of(chain) or "the host"
+        name = host or _host_of(chain) or N_("the host")
         return resolution_failure(name, gaierror_kind(found), found.strerror or "")
     for item in chain:
         kind = dns_kind(item)
         if kind:
             return resolution_failure(
-                host or _dns_name(item) or "the name", kind, _dns_reason(item)
+                host or _dns_name(item) or N_("the name"), kind, _dns_reason(item)
             )
     return _transport(chain, exc, timeout)
 
@@ -142,47 +169,55 @@ def explain(
 def _transport(chain: list[BaseException], exc: BaseException, timeout: float | None):
     found = _first(chain, ssl.SSLCertVerificationError)
     if found:
-        return f"the server's certificate is not trusted: {found.verify_message}", (
+        return N_(
+            "the server's certificate is not trusted: %(reason)s", reason=found.verify_message
+        ), N_(
             "If the server uses a private CA, add that CA's root certificate in {ca_file}; "
             "otherwise install a certificate from a public CA (with its intermediates) on the "
             "server."
         )
     if _timed_out(chain):
-        secs = f" after {timeout:g} s" if timeout else ""
-        return f"no answer{secs}: the connection timed out", (
+        what = (
+            N_("no answer after %(seconds)s s: the connection timed out", seconds=f"{timeout:g}")
+            if timeout
+            else N_("no answer: the connection timed out")
+        )
+        return what, N_(
             "A firewall may drop the traffic, the port may be blocked by the network provider, "
             "this machine may have no route to the Internet, or the server is overloaded. "
             "Check outbound access to this host and port."
         )
     found = _first(chain, ConnectionRefusedError)
     if found:
-        return "connection refused: nothing accepts connections on that port", (
+        return N_("connection refused: nothing accepts connections on that port"), N_(
             "Check the port number and that the service is running; a firewall may also "
             "reject the connection."
         )
     found = _first(chain, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
     if found:
-        return "the server closed the connection", (
+        return N_("the server closed the connection"), N_(
             "The server or a firewall/proxy dropped the connection; check that the port and "
             "the security mode (implicit TLS or STARTTLS) match, and the server's logs."
         )
     found = _first(chain, ssl.SSLError)
     if found:
-        return f"the TLS handshake failed ({found.reason or found})", (
+        return N_("the TLS handshake failed (%(reason)s)", reason=found.reason or found), N_(
             "Check that the port speaks TLS in the mode chosen (implicit TLS or STARTTLS) and "
             "that client and server share a TLS version."
         )
     found = next((e for e in chain if isinstance(e, OSError) and e.errno in _UNREACHABLE), None)
     if found:
-        return "no route to the server: this machine cannot reach its network", (
+        return N_("no route to the server: this machine cannot reach its network"), N_(
             "This machine has no route to that address (no Internet access, or a missing "
             "route/VPN). Check its network connection and proxy settings."
         )
     found = _first(chain, OSError)
     if found:
         text = found.strerror or str(found) or found.__class__.__name__
-        return f"network error: {text}", "Check this machine's network connection and firewall."
-    return f"unexpected error: {exc.__class__.__name__}", (
+        return N_("network error: %(error)s", error=text), N_(
+            "Check this machine's network connection and firewall."
+        )
+    return N_("unexpected error: %(error)s", error=exc.__class__.__name__), N_(
         "The test stopped on an error it does not know; run it again, and report it if it persists."
     )
 
@@ -220,7 +255,7 @@ def _dns_name(exc: BaseException) -> str | None:
 
 def _dns_reason(exc: BaseException) -> str:
     if isinstance(exc, dns.exception.Timeout):
-        return "timed out"
+        return N_("timed out")
     if isinstance(exc, dns.resolver.NoNameservers):
-        return "the DNS server refused or failed (SERVFAIL/REFUSED)"
+        return N_("the DNS server refused or failed (SERVFAIL/REFUSED)")
     return ""

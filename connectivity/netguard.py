@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
+from connectivity.i18n import N_
+
 # Networks refused unless explicitly allowed.
 LINK_LOCAL_NETWORKS = (
     ipaddress.ip_network("169.254.0.0/16"),  # IPv4 link-local, incl. 169.254.169.254 metadata
@@ -77,20 +79,20 @@ def refusal_reason(address: str, *, allow_link_local: bool = False) -> str | Non
     try:
         ip = _unmap(ipaddress.ip_address(address.split("%", 1)[0]))
     except ValueError:
-        return f"{address!r} is not an IP address"
+        return N_("%(address)s is not an IP address", address=repr(address))
     if allow_link_local:
         return None
     if ip in METADATA_ADDRESSES:
-        return f"{ip} is a cloud metadata address"
+        return N_("%(address)s is a cloud metadata address", address=ip)
     if any(ip in net for net in LINK_LOCAL_NETWORKS if net.version == ip.version):
-        return f"{ip} is a link-local address"
+        return N_("%(address)s is a link-local address", address=ip)
     return None
 
 
 def check_address(address: str, *, allow_link_local: bool = False) -> str:
     reason = refusal_reason(address, allow_link_local=allow_link_local)
     if reason:
-        raise AddressRefused(f"refused to connect: {reason}")
+        raise AddressRefused(N_("refused to connect: %(reason)s", reason=reason))
     return address
 
 
@@ -134,18 +136,21 @@ def resolve(
             addresses = list(pool.submit(fn, host, port).result(timeout=timeout))
         except FutureTimeout:
             raise ResolutionFailed(
-                f"resolving {host} timed out after {timeout:g} s",
-                host=host, kind=NO_ANSWER, reason=f"timed out after {timeout:g} s",
+                N_("resolving %(host)s timed out after %(seconds)s s", host=host,
+                   seconds=f"{timeout:g}"),
+                host=host, kind=NO_ANSWER,
+                reason=N_("timed out after %(seconds)s s", seconds=f"{timeout:g}"),
             )  # fmt: skip
         except socket.gaierror as exc:
             raise ResolutionFailed(
-                f"cannot resolve {host}: {exc.strerror or exc}", host=host,
+                N_("cannot resolve %(host)s: %(reason)s", host=host, reason=exc.strerror or exc),
+                host=host,
                 kind=gaierror_kind(exc), reason=exc.strerror or "",
             )  # fmt: skip
         finally:
             pool.shutdown(wait=False)
     if not addresses:
-        raise ResolutionFailed(f"{host} has no addresses", host=host, kind=NXDOMAIN)
+        raise ResolutionFailed(N_("%(host)s has no addresses", host=host), host=host, kind=NXDOMAIN)
     for address in addresses:
         check_address(address, allow_link_local=allow_link_local)
     return sorted(addresses, key=lambda a: ":" in a)

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 import dns.resolver
 from defusedxml import ElementTree
 
+from connectivity.i18n import N_
 from connectivity.netguard import Resolver
 from connectivity.probes import dns as dnsprobe
 from connectivity.probes.core import (
@@ -35,21 +36,21 @@ POX_RESPONSE_SCHEMA = (
 )
 ANS = "http://schemas.microsoft.com/exchange/2010/Autodiscover"
 
-ROOT = "Autodiscover: root domain"
-HOST = "Autodiscover: autodiscover. host"
-REDIRECT = "Autodiscover: HTTP redirect"
-SRV = "Autodiscover: SRV record"
-DIRECT = "Autodiscover: given URL"
+ROOT = N_("Autodiscover: root domain")
+HOST = N_("Autodiscover: autodiscover. host")
+REDIRECT = N_("Autodiscover: HTTP redirect")
+SRV = N_("Autodiscover: SRV record")
+DIRECT = N_("Autodiscover: given URL")
 SOAP = "Autodiscover SOAP (GetUserSettings)"
 JSON_V2 = "Autodiscover JSON v2 (Protocol=Ews)"
-RESULT = "Autodiscover result"
+RESULT = N_("Autodiscover result")
 CANDIDATES = [ROOT, HOST, REDIRECT, SRV]
 
 PATH_POX = "/autodiscover/autodiscover.xml"
 PATH_SOAP = "/autodiscover/autodiscover.svc"
 PATH_JSON = "/autodiscover/autodiscover.json/v1.0/"
 
-AUTH_HINT = (
+AUTH_HINT = N_(
     "The server refused the credential: check user name and password, or use an OAuth token. "
     "Exchange Online no longer accepts Basic authentication for Autodiscover."
 )
@@ -136,33 +137,46 @@ class _Ctx:
 
 def _post_pox(ctx: _Ctx, url: str, chain: list[str] | None = None, *, mapi: bool = True):
     if urlsplit(url).scheme != "https":
-        raise _Failed(f"refusing to send credentials to {url}", "Autodiscover must use HTTPS.")
+        raise _Failed(N_("refusing to send credentials to %(url)s", url=url),
+                      N_("Autodiscover must use HTTPS."))  # fmt: skip
     headers = ctx.headers()
     if mapi:
         headers["X-MapiHttpCapability"] = "1"
     resp = ctx.client.request("POST", url, headers=headers, body=pox_request(ctx.email))
     hops = " → ".join([*(chain or []), f"POST {url}: {resp.status}"])
     if resp.status == 401:
-        raise _Failed(f"{hops} Unauthorized", AUTH_HINT)
+        raise _Failed(N_("%(hops)s Unauthorized", hops=hops), AUTH_HINT)
     if resp.status != 200:
         raise _Failed(f"{hops}: HTTP {resp.status} {resp.reason}", _status_hint(resp.status))
     try:
         info = parse_pox(resp.body)
     except ElementTree.ParseError as exc:
-        raise _Failed(f"{hops}: response is not XML ({exc})", "The URL is not Autodiscover.")
+        raise _Failed(N_("%(hops)s: response is not XML (%(error)s)", hops=hops, error=exc),
+                      N_("The URL is not Autodiscover."))  # fmt: skip
     if info.get("error_code"):
         raise _Failed(
-            f"{hops}: Autodiscover error {info['error_code']} {info.get('error_message', '')}",
-            "Error 500 means the address is unknown to this server; 600 an invalid request.",
+            N_(
+                "%(hops)s: Autodiscover error %(code)s %(message)s",
+                hops=hops,
+                code=info["error_code"],
+                message=info.get("error_message", ""),
+            ),
+            N_("Error 500 means the address is unknown to this server; 600 an invalid request."),
         )
     if info.get("action") in ("redirectAddr", "redirectUrl"):
         target = info.get("redirecturl") or info.get("redirectaddr")
         raise _Failed(
-            f"{hops}: Autodiscover redirects ({info['action']}) to {target}",
-            "Follow the redirect: run the probe again with the address or URL it names.",
+            N_(
+                "%(hops)s: Autodiscover redirects (%(action)s) to %(target)s",
+                hops=hops,
+                action=info["action"],
+                target=target,
+            ),
+            N_("Follow the redirect: run the test again with the address or URL it names."),
         )
     if not info.get("ews_url"):
-        raise _Failed(f"{hops}: no EwsUrl in the response", "Check the Exchange virtual dirs.")
+        raise _Failed(N_("%(hops)s: no EwsUrl in the response", hops=hops),
+                      N_("Check the Exchange virtual dirs."))  # fmt: skip
     info["hops"] = hops
     info["url"] = url
     return info
@@ -170,12 +184,14 @@ def _post_pox(ctx: _Ctx, url: str, chain: list[str] | None = None, *, mapi: bool
 
 def _status_hint(status: int) -> str:
     if status == 404:
-        return "No Autodiscover here: the host answers but has no /autodiscover virtual directory."
+        return N_(
+            "No Autodiscover here: the host answers but has no /autodiscover virtual directory."
+        )
     if status in (403, 405):
-        return "The virtual directory exists but refuses the request; check IIS/proxy rules."
+        return N_("The virtual directory exists but refuses the request; check IIS/proxy rules.")
     if status >= 500:
-        return "Server error: check the Autodiscover application pool and server logs."
-    return "Unexpected HTTP status for Autodiscover."
+        return N_("Server error: check the Autodiscover application pool and server logs.")
+    return N_("Unexpected HTTP status for Autodiscover.")
 
 
 def _explain(exc: BaseException) -> tuple[str, str]:
@@ -207,13 +223,13 @@ def probe_autodiscover(
     """Find the EWS (and MAPI) URL for ``email``. ``https_port``/``http_port`` exist for tests."""
     reject_crlf("email", email)
     if "@" not in email or any(c in email for c in " <>\"'"):
-        raise InvalidInput("email must be a plain address like user@example.com")
+        raise InvalidInput(N_("email must be a plain address like user@example.com"))
     domain = (domain or email.rsplit("@", 1)[1]).lower()
     validate_host(domain)
     for label, value in (("username", username), ("password", password), ("token", token)):
         reject_crlf(label, value)
     if url and urlsplit(url).scheme != "https":
-        raise InvalidInput("the Autodiscover URL must be https://")
+        raise InvalidInput(N_("the Autodiscover URL must be https://"))
     if token:
         auth = f"Bearer {token}"
     elif username:
@@ -233,7 +249,7 @@ def probe_autodiscover(
     def attempt(name: str, fn, *, only: bool = False) -> None:
         nonlocal found
         if found is not None:
-            rec.record(name, Status.SKIP, f"not needed: found at {found['url']}")
+            rec.record(name, Status.SKIP, N_("not needed: found at %(url)s", url=found["url"]))
             return
         with rec.step(name, fatal=False) as s:
             try:
@@ -261,13 +277,15 @@ def probe_autodiscover(
 
         with rec.step(RESULT) as s:
             if found is None and url:
-                s.fail(f"Autodiscover failed at {url}", "See the step above.")
+                s.fail(N_("Autodiscover failed at %(url)s", url=url), N_("See the step above."))
             if found is None:
                 s.fail(
-                    "Autodiscover failed: no candidate returned settings",
-                    "Publish autodiscover.<domain> (CNAME to autodiscover.outlook.com for "
-                    "Exchange Online, or the CAS namespace on-premises) with a valid certificate, "
-                    "or an SRV record _autodiscover._tcp.<domain>.",
+                    N_("Autodiscover failed: no candidate returned settings"),
+                    N_(
+                        "Publish autodiscover.<domain> (CNAME to autodiscover.outlook.com for "
+                        "Exchange Online, or the CAS namespace on-premises) with a valid "
+                        "certificate, or an SRV record _autodiscover._tcp.<domain>."
+                    ),
                 )
             s.detail = f"EWS URL {found['ews_url']}"
             if found.get("mapi_url"):
@@ -288,8 +306,8 @@ def probe_autodiscover(
                 summary = _soap_summary(resp.body)
             except (_SoapError, ElementTree.ParseError) as exc:
                 s.fail(
-                    f"POST {soap_url}: GetUserSettings error {exc}",
-                    "InvalidUser: the address is unknown; other codes: see the server logs.",
+                    N_("POST %(url)s: GetUserSettings error %(error)s", url=soap_url, error=exc),
+                    N_("InvalidUser: the address is unknown; other codes: see the server logs."),
                 )
             s.detail = f"POST {soap_url}: {summary}"
 
@@ -304,8 +322,10 @@ def probe_autodiscover(
                 s.fail(
                     f"GET {json_url}: HTTP {resp.status} {data.get('ErrorCode', '')} "
                     f"{data.get('ErrorMessage', '')}".rstrip(),
-                    "Autodiscover v2 (used by Outlook and by Microsoft's own tools) is not "
-                    "answering for this address.",
+                    N_(
+                        "Autodiscover v2 (used by Outlook and by Microsoft's own tools) is not "
+                        "answering for this address."
+                    ),
                 )
             s.detail = f"GET {json_url}: {data.get('Protocol')} {data['Url']}"
     return rec.result
@@ -319,7 +339,7 @@ def _soap_summary(body: bytes) -> str:
     settings = {}
     for el in root.iter(f"{{{ANS}}}UserSetting"):
         settings[el.findtext(f"{{{ANS}}}Name")] = el.findtext(f"{{{ANS}}}Value")
-    return ", ".join(f"{k}={v}" for k, v in settings.items()) or "no settings"
+    return ", ".join(f"{k}={v}" for k, v in settings.items()) or N_("no settings")
 
 
 class _SoapError(Exception):
@@ -334,13 +354,16 @@ def _via_redirect(ctx: _Ctx, domain: str, http_port: int) -> dict:
     location = resp.header("Location")
     if resp.status not in (301, 302, 307, 308) or not location:
         raise _Failed(
-            f"GET {start}: HTTP {resp.status}, no redirect",
-            "The HTTP redirect method needs http://autodiscover.<domain>/autodiscover/"
-            "autodiscover.xml to answer 302 with an HTTPS Location.",
+            N_("GET %(url)s: HTTP %(status)s, no redirect", url=start, status=resp.status),
+            N_(
+                "The HTTP redirect method needs http://autodiscover.<domain>/autodiscover/"
+                "autodiscover.xml to answer 302 with an HTTPS Location."
+            ),
         )
     if urlsplit(location).scheme != "https":
         raise _Failed(
-            f"GET {start}: redirect to non-HTTPS {location}", "Redirect to an HTTPS URL only."
+            N_("GET %(url)s: redirect to non-HTTPS %(location)s", url=start, location=location),
+            N_("Redirect to an HTTPS URL only."),
         )
     return _post_pox(ctx, location, [f"GET {start}: {resp.status} → {location}"])
 
@@ -352,8 +375,12 @@ def _via_srv(ctx: _Ctx, domain, nameserver, dns_port, timeout, allow_link_local)
         answer = resolver.resolve(name, "SRV", search=False)
     except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
         raise _Failed(
-            f"no SRV record {name}",
-            f"Publish {name} SRV 0 0 443 <autodiscover host> if the other methods cannot work.",
+            N_("no SRV record %(name)s", name=name),
+            N_(
+                "Publish %(name)s SRV 0 0 443 <autodiscover host> if the other methods cannot "
+                "work.",
+                name=name,
+            ),
         )
     best = sorted(answer, key=lambda r: (r.priority, -r.weight))[0]
     target = best.target.to_text(True)

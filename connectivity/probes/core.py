@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from connectivity.explain import explain
+from connectivity.i18n import N_, Msg, message_of
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +47,21 @@ class Step:
     hint: str = ""
     ms: int = 0
 
-    def to_dict(self) -> dict:
-        return {
+    def to_dict(self, messages: bool = False) -> dict:
+        """The step as JSON; ``messages`` adds the translatable form of detail and hint."""
+        data = {
             "name": self.name,
             "status": str(self.status),
             "detail": self.detail,
             "hint": self.hint,
             "ms": self.ms,
         }
+        if messages:
+            for key in ("detail", "hint"):
+                message = message_of(getattr(self, key))
+                if message:
+                    data[f"{key}_msg"] = message
+        return data
 
 
 @dataclass
@@ -173,6 +181,15 @@ class Recorder:
             self.secrets.append(value)
 
     def scrub(self, text: str) -> str:
+        if isinstance(text, Msg):
+            # Scrub the arguments so the sentence stays translatable; a secret that only
+            # appears across arguments falls through to the plain replacement below.
+            text = text.replace_in_args(self._scrub_plain)
+            if not any(secret in text for secret in self.secrets):
+                return text
+        return self._scrub_plain(text)
+
+    def _scrub_plain(self, text: str) -> str:
         for secret in self.secrets:
             if secret and secret in text:
                 text = text.replace(secret, REDACTED)
@@ -237,10 +254,10 @@ class Recorder:
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is ProbeAborted:
-            self.skip_rest(f"skipped: step '{self.aborted_by}' failed")
+            self.skip_rest(N_("skipped: step '%(step)s' failed", step=N_(self.aborted_by)))
             return True
         if exc_type is None:
-            self.skip_rest("not run")
+            self.skip_rest(N_("not run"))
             return False
         return False
 

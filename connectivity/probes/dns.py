@@ -13,10 +13,11 @@ import dns.resolver
 
 from connectivity import netguard
 from connectivity.explain import NO_ANSWER_HINT, NXDOMAIN, resolution_failure
+from connectivity.i18n import N_, join
 from connectivity.probes.core import OnStep, ProbeResult, Recorder, validate_host
 
-ADDRESSES = "A/AAAA records"
-MX = "MX records"
+ADDRESSES = N_("A/AAAA records")
+MX = N_("MX records")
 AUTODISCOVER = "Autodiscover CNAME"
 SRV = "Autodiscover SRV"
 
@@ -54,27 +55,33 @@ def _query(resolver: dns.resolver.Resolver, name: str, rdtype: str) -> list:
 
 def _hints_for(nameserver: str | None, port: int):
     """Step hints for DNS failures: whether a resolver answered "no" or nothing answered."""
-    server = f"the DNS server {nameserver}:{port}" if nameserver else "this machine's DNS server"
+    server = (
+        N_("the DNS server %(server)s", server=f"{nameserver}:{port}")
+        if nameserver
+        else N_("this machine's DNS server")
+    )
 
     def hints(exc: BaseException):
         if isinstance(exc, _NoSuchDomain):
             return resolution_failure(str(exc), NXDOMAIN)
         if isinstance(exc, dns.resolver.NoResolverConfiguration):
-            return "this machine has no DNS server configured", NO_ANSWER_HINT
+            return N_("this machine has no DNS server configured"), NO_ANSWER_HINT
         if isinstance(exc, dns.resolver.LifetimeTimeout | dns.exception.Timeout):
-            return f"{server} did not answer: the DNS query timed out", (
+            return N_("%(server)s did not answer: the DNS query timed out", server=server), N_(
                 "Nothing answered DNS queries in time: check that the server is reachable from "
                 "this machine (UDP and TCP port 53, firewalls) and that this machine has network "
                 "access; or correct the {dns_server}."
             )
         if isinstance(exc, dns.resolver.NoNameservers):
-            return f"{server} refused or failed to answer (REFUSED/SERVFAIL)", (
+            return N_(
+                "%(server)s refused or failed to answer (REFUSED/SERVFAIL)", server=server
+            ), N_(
                 "The DNS server could not resolve this name: it may not be allowed to resolve "
                 "public names, may have no Internet access, or the domain's own name servers are "
                 "broken (delegation, DNSSEC). Try another resolver or correct the {dns_server}."
             )
         if isinstance(exc, dns.exception.DNSException):
-            return f"DNS error: {exc}", "Check the DNS server and the zone."
+            return N_("DNS error: %(error)s", error=exc), N_("Check the DNS server and the zone.")
         return None
 
     return hints
@@ -103,20 +110,20 @@ def probe_dns(
             s.detail = f"{domain} → {', '.join(addrs)}" if addrs else ""
             if not addrs:
                 s.warn(
-                    f"{domain} exists but has no A/AAAA record",
-                    "Fine for a mail-only domain; the Autodiscover lookup of the root domain "
-                    "(https://<domain>/autodiscover/...) will then be skipped by clients.",
-                )
+                    N_("%(domain)s exists but has no A/AAAA record", domain=domain),
+                    N_("Fine for a mail-only domain; the Autodiscover lookup of the root domain "
+                       "(https://<domain>/autodiscover/...) will then be skipped by clients."),
+                )  # fmt: skip
 
         with rec.step(MX, fatal=False, hints=_hints) as s:
             mx = sorted(_query(resolver, domain, "MX"), key=lambda r: r.preference)
             if not mx:
                 s.fail(
-                    f"no MX records for {domain}",
-                    "Publish an MX record; for Exchange Online it is "
-                    "<domain>-<tld>.mail.protection.outlook.com (see the admin center's DNS "
-                    "records for the domain).",
-                )
+                    N_("no MX records for %(domain)s", domain=domain),
+                    N_("Publish an MX record; for Exchange Online it is "
+                       "<domain>-<tld>.mail.protection.outlook.com (see the admin center's DNS "
+                       "records for the domain)."),
+                )  # fmt: skip
             s.detail = ", ".join(f"{r.preference} {r.exchange.to_text(True)}" for r in mx)
 
         autodiscover_host = f"autodiscover.{domain}"
@@ -125,10 +132,10 @@ def probe_dns(
             rec.context["autodiscover_host"] = found
             if found is None:
                 s.warn(
-                    f"{autodiscover_host} does not exist",
-                    "Create a CNAME autodiscover.<domain> → autodiscover.outlook.com (Exchange "
-                    "Online), or an A record to the Client Access server (on-premises).",
-                )
+                    N_("%(host)s does not exist", host=autodiscover_host),
+                    N_("Create a CNAME autodiscover.<domain> → autodiscover.outlook.com (Exchange "
+                       "Online), or an A record to the Client Access server (on-premises)."),
+                )  # fmt: skip
             else:
                 s.detail = found
 
@@ -141,22 +148,25 @@ def probe_dns(
             except _NoSuchDomain:
                 srv = []
             if srv:
-                s.detail = ", ".join(
-                    f"{r.target.to_text(True)}:{r.port} (priority {r.priority}, weight {r.weight})"
+                s.detail = join(", ", (
+                    N_("%(target)s (priority %(priority)s, weight %(weight)s)",
+                       target=f"{r.target.to_text(True)}:{r.port}", priority=r.priority,
+                       weight=r.weight)
                     for r in srv
-                )
+                ))  # fmt: skip
             elif rec.context.get("autodiscover_host"):
                 s.warn(
-                    f"no SRV record {srv_name}",
-                    "Optional while autodiscover.<domain> resolves; clients use SRV as the last "
-                    "fallback (0 0 443 <autodiscover host>).",
-                )
+                    N_("no SRV record %(name)s", name=srv_name),
+                    N_("Optional while autodiscover.<domain> resolves; clients use SRV as the "
+                       "last fallback (0 0 443 <autodiscover host>)."),
+                )  # fmt: skip
             else:
                 s.fail(
-                    f"missing Autodiscover SRV record {srv_name}, and no autodiscover host",
-                    "Clients cannot find Autodiscover: publish autodiscover.<domain> (CNAME/A) or "
-                    f"an SRV record {srv_name} 0 0 443 <autodiscover host>.",
-                )
+                    N_("missing Autodiscover SRV record %(name)s, and no autodiscover host",
+                       name=srv_name),
+                    N_("Clients cannot find Autodiscover: publish autodiscover.<domain> (CNAME/A) "
+                       "or an SRV record %(name)s 0 0 443 <autodiscover host>.", name=srv_name),
+                )  # fmt: skip
     return rec.result
 
 

@@ -15,6 +15,7 @@ from exchangelib import errors as exerr
 
 from connectivity import ews as ewslib
 from connectivity import netguard
+from connectivity.i18n import N_
 from connectivity.netguard import Resolver
 from connectivity.probes import tls as tlsmod
 from connectivity.probes.core import (
@@ -27,16 +28,17 @@ from connectivity.probes.core import (
     reject_crlf,
 )
 from connectivity.probes.http import Client, tls_steps
+from connectivity.probes.tcp import CONNECT, RESOLVE
 
-TOKEN = "Get OAuth token"  # noqa: S105 - a step name
-GETFOLDER = "GetFolder Inbox"
-SA_ACCESS = "Service account: impersonate mailbox"
-SA_CREATE = "Service account: create item"
-SA_READ = "Service account: read item"
-SA_DELETE = "Service account: delete item"
+TOKEN = N_("Get OAuth token")
+GETFOLDER = N_("GetFolder Inbox")
+SA_ACCESS = N_("Service account: impersonate mailbox")
+SA_CREATE = N_("Service account: create item")
+SA_READ = N_("Service account: read item")
+SA_DELETE = N_("Service account: delete item")
 SA_STEPS = [SA_ACCESS, SA_CREATE, SA_READ, SA_DELETE]
 
-IMPERSONATION_HINT = (
+IMPERSONATION_HINT = N_(
     "Service Account Does Not Have Impersonation Rights. Exchange Online: grant the application "
     "`full_access_as_app` or, scoped, RBAC for Applications (New-ManagementRoleAssignment -App "
     '<id> -Role "Application EWS.AccessAsApp" -CustomResourceScope <scope>; check with '
@@ -44,13 +46,13 @@ IMPERSONATION_HINT = (
     "February 2025. Exchange Server: New-ManagementRoleAssignment -Role ApplicationImpersonation "
     "-User <service account>."
 )
-ACCESS_DENIED_HINT = (
+ACCESS_DENIED_HINT = N_(
     "EWS may be disabled for the organisation or the mailbox (EWSEnabled must be True or null at "
     "both levels), or the application is not in EWSAllowedAppIDs. Exchange Online starts "
     "disabling EWS on 2026-10-01 and retires it on 2027-04-01 (MC1227454): plan the move to "
     "Microsoft Graph."
 )
-UNAUTHORIZED_HINT = (
+UNAUTHORIZED_HINT = N_(
     "401: the credential was refused. Exchange Online accepts only OAuth (Basic auth was retired "
     "in 2022): check the token's audience (https://outlook.office365.com), the "
     "full_access_as_app application permission with admin consent, and the client secret."
@@ -59,28 +61,38 @@ UNAUTHORIZED_HINT = (
 
 def _hints(exc: BaseException):
     if isinstance(exc, ewslib.TokenError):
-        return f"token endpoint refused: {exc}", (
+        return N_("token endpoint refused: %(error)s", error=exc), N_(
             "Check the client id and secret, the tenant, and that the application has the "
             "full_access_as_app (Office 365 Exchange Online) permission with admin consent."
         )
     if isinstance(exc, exerr.ErrorImpersonateUserDenied | exerr.ErrorImpersonationDenied):
-        return f"{exc.__class__.__name__}: {exc}", IMPERSONATION_HINT
+        return N_("%(error)s: %(reason)s", error=exc.__class__.__name__, reason=exc), (
+            IMPERSONATION_HINT
+        )
     if isinstance(exc, exerr.UnauthorizedError):
-        return f"401 Unauthorized: {exc}", UNAUTHORIZED_HINT
+        return N_("401 Unauthorized: %(reason)s", reason=exc), UNAUTHORIZED_HINT
     if isinstance(exc, exerr.ErrorAccessDenied):
         return f"ErrorAccessDenied: {exc}", ACCESS_DENIED_HINT
     if isinstance(exc, exerr.ErrorNonExistentMailbox | exerr.ErrorInvalidSmtpAddress):
-        return f"{exc.__class__.__name__}: {exc}", "The mailbox address is unknown to the server."
+        return N_("%(error)s: %(reason)s", error=exc.__class__.__name__, reason=exc), N_(
+            "The mailbox address is unknown to the server."
+        )
     if isinstance(exc, exerr.ErrorServerBusy):
         back_off = getattr(exc, "back_off", None)
-        return f"ErrorServerBusy (back off {back_off} s): {exc}", (
+        return N_(
+            "ErrorServerBusy (back off %(seconds)s s): %(reason)s", seconds=back_off, reason=exc
+        ), N_(  # fmt: skip
             "EWS throttling: wait BackOffMilliseconds before retrying and keep at most 27 "
             "concurrent requests per account (EWSMaxConcurrency)."
         )
     if isinstance(exc, exerr.TransportError):
-        return f"transport error: {exc}", "Network or TLS problem reaching EWS; see steps above."
+        return N_("transport error: %(reason)s", reason=exc), N_(
+            "Network or TLS problem reaching EWS; see steps above."
+        )
     if isinstance(exc, exerr.EWSError):
-        return f"{exc.__class__.__name__}: {exc}", "EWS returned an error; see the detail."
+        return N_("%(error)s: %(reason)s", error=exc.__class__.__name__, reason=exc), N_(
+            "EWS returned an error; see the detail."
+        )
     return explain_exception(exc)
 
 
@@ -111,14 +123,14 @@ def probe_ews(
                          ("username", username), ("client id", client_id)):  # fmt: skip
         reject_crlf(label, value)
     if urlsplit(url).scheme != "https" or not urlsplit(url).hostname:
-        raise InvalidInput("the EWS URL must be https://host/EWS/Exchange.asmx")
+        raise InvalidInput(N_("the EWS URL must be https://host/EWS/Exchange.asmx"))
     app_only = bool(token_url or token)
     if token_url and not (client_id and client_secret):
         raise InvalidInput("--token-url needs --client-id and a client secret")
     if not app_only and not username:
-        raise InvalidInput("EWS needs OAuth (token URL + client id + secret) or a username")
+        raise InvalidInput(N_("EWS needs OAuth (token URL + client id + secret) or a username"))
     host = urlsplit(url).hostname
-    plan = ["Resolve host", "TCP connect", tlsmod.HANDSHAKE, *tlsmod.CERT_STEPS]
+    plan = [RESOLVE, CONNECT, tlsmod.HANDSHAKE, *tlsmod.CERT_STEPS]
     plan += [TOKEN, GETFOLDER] + (SA_STEPS if impersonate else [])
     secrets = [password, token, client_secret]
     rec = Recorder("ews", url, plan, on_step, secrets, timeout=timeout)
@@ -146,8 +158,20 @@ def probe_ews(
                 inbox = account.inbox
                 inbox.refresh()
                 s.detail = (
-                    f"{mailbox}: Inbox has {inbox.total_count} items ({inbox.unread_count} "
-                    f"unread){' via impersonation' if app_only else ''}"
+                    N_(
+                        "%(mailbox)s: Inbox has %(total)s items (%(unread)s unread) via "
+                        "impersonation",
+                        mailbox=mailbox,
+                        total=inbox.total_count,
+                        unread=inbox.unread_count,
+                    )
+                    if app_only
+                    else N_(
+                        "%(mailbox)s: Inbox has %(total)s items (%(unread)s unread)",
+                        mailbox=mailbox,
+                        total=inbox.total_count,
+                        unread=inbox.unread_count,
+                    )
                 )
             if impersonate:
                 _service_account(rec, impersonate, credentials, url, ca_file, timeout)
@@ -163,20 +187,22 @@ def _credentials(rec, token_url, client_id, client_secret, tenant_id, token, use
                 token_url, client_id, client_secret, ca_file=ca_file, timeout=timeout
             )
             rec.add_secret(data.get("access_token"))
-            s.detail = (
-                f"client credentials for {client_id}: {data.get('token_type', 'Bearer')} token, "
-                f"expires in {int(float(data.get('expires_in', 0)))} s"
+            s.detail = N_(
+                "client credentials for %(client)s: %(type)s token, expires in %(seconds)s s",
+                client=client_id,
+                type=data.get("token_type", "Bearer"),
+                seconds=int(float(data.get("expires_in", 0))),
             )
             return ewslib.oauth_credentials(
                 token_url, client_id, client_secret, tenant_id=tenant_id, token=data
             )
     if token:
-        rec.record(TOKEN, Status.SKIP, "bearer token given")
+        rec.record(TOKEN, Status.SKIP, N_("bearer token given"))
         # The token is used as given; there is no token URL to refresh it from.
         return ewslib.oauth_credentials(
             "https://invalid.invalid/token", client_id or "-", "-", token=token
         )
-    rec.record(TOKEN, Status.SKIP, f"Basic authentication as {username}")
+    rec.record(TOKEN, Status.SKIP, N_("Basic authentication as %(user)s", user=username))
     return ewslib.basic_credentials(username, password or "")
 
 
@@ -188,7 +214,8 @@ def _service_account(rec, target, credentials, url, ca_file, timeout) -> None:
         )  # fmt: skip
         drafts = account.drafts
         drafts.refresh()
-        s.detail = f"impersonating {target}: Drafts has {drafts.total_count} items"
+        s.detail = N_("impersonating %(mailbox)s: Drafts has %(total)s items", mailbox=target,
+                      total=drafts.total_count)  # fmt: skip
     item = None
     try:
         with rec.step(SA_CREATE, hints=_hints) as s:
@@ -199,14 +226,15 @@ def _service_account(rec, target, credentials, url, ca_file, timeout) -> None:
                 body="Created and deleted by a connectivity probe.",
             )
             item.save()
-            s.detail = f"created a draft in {target} (id …{item.id[-12:]})"
+            s.detail = N_("created a draft in %(mailbox)s (id …%(id)s)", mailbox=target,
+                          id=item.id[-12:])  # fmt: skip
         with rec.step(SA_READ, hints=_hints) as s:
             fetched = account.drafts.get(id=item.id)
             if fetched.subject != item.subject:
-                s.fail("read back a different item", "Unexpected server behaviour.")
-            s.detail = f"read back: {fetched.subject!r}"
+                s.fail(N_("read back a different item"), N_("Unexpected server behaviour."))
+            s.detail = N_("read back: %(subject)s", subject=repr(fetched.subject))
     finally:
         if item is not None and item.id:
             with rec.step(SA_DELETE, fatal=False, hints=_hints) as s:
                 item.delete()
-                s.detail = "deleted (hard delete)"
+                s.detail = N_("deleted (hard delete)")

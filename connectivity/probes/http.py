@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from connectivity import netguard
+from connectivity.explain import said
+from connectivity.i18n import N_
 from connectivity.netguard import Resolver
 from connectivity.probes import tls as tlsmod
 from connectivity.probes.core import Recorder
@@ -90,7 +92,7 @@ class Client:
     def _connection(self, url: str) -> http.client.HTTPConnection:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {url}")
+            raise ValueError(N_("not an http(s) URL: %(url)s", url=url))
         port = parts.port or (443 if parts.scheme == "https" else 80)
         addresses = self.addresses(parts.hostname, port)
         client = self
@@ -129,10 +131,10 @@ class Client:
                 return response
             target = urljoin(url, location)
             if urlsplit(target).scheme != "https" and not allow_downgrade:
-                raise ValueError(f"refusing redirect to non-HTTPS URL {target}")
+                raise ValueError(N_("refusing redirect to non-HTTPS URL %(url)s", url=target))
             chain.append(f"{response.status} {url} → {target}")
             url = target
-        raise ValueError(f"more than {MAX_REDIRECTS} redirects")
+        raise ValueError(N_("more than %(n)s redirects", n=MAX_REDIRECTS))
 
     def _once(self, method: str, url: str, headers: dict[str, str], body: bytes | None):
         conn = self._connection(url)
@@ -170,7 +172,7 @@ def tls_steps(
         sock, address = netguard.connect_first(
             addresses, port, timeout=timeout, allow_link_local=allow_link_local
         )
-        s.detail = f"connected to {address}:{port}"
+        s.detail = N_("connected to %(address)s", address=f"{address}:{port}")
     if parts.scheme != "https":
         sock.close()
         return
@@ -187,12 +189,14 @@ def tls_steps(
 
 def http_hints(exc: BaseException):
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"certificate verification failed: {exc.verify_message}", (
+        return N_("certificate verification failed: %(reason)s", reason=exc.verify_message), N_(
             "The server's certificate is not trusted for this name; see the certificate steps "
             "or add the issuing CA in {ca_file}."
         )
     if isinstance(exc, http.client.HTTPException):
-        return f"HTTP protocol error: {exc!r}", "The server's answer is not valid HTTP."
+        return N_("HTTP protocol error: %(error)s", error=repr(exc)), N_(
+            "The server's answer is not valid HTTP."
+        )
     if isinstance(exc, ValueError):
-        return str(exc), "Check the URL."
+        return said(exc), N_("Check the URL.")
     return None

@@ -9,6 +9,7 @@ import contextlib
 import imaplib
 import socket
 
+from connectivity.i18n import N_
 from connectivity.netguard import Resolver
 from connectivity.probes import mailbox, sasl
 from connectivity.probes import tls as tlsmod
@@ -16,7 +17,7 @@ from connectivity.probes.core import OnStep, ProbeResult, Recorder, Status
 from connectivity.probes.mailbox import AUTH, CAPABILITIES, GREETING
 
 STARTTLS = "STARTTLS"
-SELECT = "Select INBOX"
+SELECT = N_("Select INBOX")
 DEFAULT_PORTS = {"tls": 993, "starttls": 143, "none": 143}
 AUTH_METHODS = ("auto", "login", "plain", "xoauth2")
 
@@ -42,7 +43,9 @@ def _text(value) -> str:
 
 def _hints(exc: BaseException):
     if isinstance(exc, imaplib.IMAP4.error):
-        return f"server said: {_text(exc.args)}", "See the server's reply; check server logs."
+        return N_("server said: %(reply)s", reply=_text(exc.args)), N_(
+            "See the server's reply; check server logs."
+        )
     return None
 
 
@@ -98,8 +101,8 @@ def _session(rec, imap, host, security, ca_file, username, password, token, auth
         with rec.step(STARTTLS, fatal=False, hints=_hints) as s:
             if "STARTTLS" not in imap.capabilities:
                 s.fail(
-                    "the server does not offer STARTTLS",
-                    "Enable TLS for IMAP on the server, or use port 993 (implicit TLS).",
+                    N_("the server does not offer STARTTLS"),
+                    N_("Enable TLS for IMAP on the server, or use port 993 (implicit TLS)."),
                 )
             typ, data = imap.starttls(tlsmod.probe_context())
             s.detail = f"{typ} {_text(data)}; {imap.sock.version()}"
@@ -108,15 +111,15 @@ def _session(rec, imap, host, security, ca_file, username, password, token, auth
             tlsmod.evaluate(rec, imap.sock, host, ca_file)
         else:
             for name in tlsmod.CERT_STEPS:
-                rec.record(name, Status.SKIP, "no TLS session")
+                rec.record(name, Status.SKIP, N_("no TLS session"))
 
     with rec.step(CAPABILITIES, fatal=False, hints=_hints) as s:
         caps = list(imap.capabilities)
         auths = [c[5:] for c in caps if c.startswith("AUTH=")]
-        where = "after TLS" if encrypted else "without TLS"
-        s.detail = f"{where}: {' '.join(caps)}"
+        where = N_("after TLS") if encrypted else N_("without TLS")
+        s.detail = N_("%(where)s: %(list)s", where=where, list=" ".join(caps))
         if username and "LOGINDISABLED" in caps and not auths:
-            s.warn(s.detail, "The server disables LOGIN here; use TLS or an AUTH mechanism.")
+            s.warn(s.detail, N_("The server disables LOGIN here; use TLS or an AUTH mechanism."))
 
     if not username:
         return
@@ -130,8 +133,10 @@ def _session(rec, imap, host, security, ca_file, username, password, token, auth
         if method == "xoauth2":
             if "AUTH=XOAUTH2" not in caps:
                 s.fail(
-                    "the server does not offer AUTH=XOAUTH2",
-                    "Use an endpoint that supports OAuth (Exchange Online does), or a password.",
+                    N_("the server does not offer AUTH=XOAUTH2"),
+                    N_(
+                        "Use an endpoint that supports OAuth (Exchange Online does), or a password."
+                    ),
                 )
             blob = sasl.xoauth2_string(username, token).encode()
             challenges: list[bytes] = []
@@ -148,27 +153,33 @@ def _session(rec, imap, host, security, ca_file, username, password, token, auth
                 if len(challenges) < 2:
                     raise
                 refusal = sasl.xoauth2_refusal(challenges[-1])
-                s.fail(f"XOAUTH2 as {username} refused: {refusal}", mailbox.XOAUTH2_REFUSED_HINT)
+                s.fail(N_("XOAUTH2 as %(user)s refused: %(reason)s", user=username,
+                          reason=refusal), mailbox.XOAUTH2_REFUSED_HINT)  # fmt: skip
         elif method == "plain":
             blob = f"\0{username}\0{password}".encode()
             typ, data = imap.authenticate("PLAIN", lambda _challenge: blob)
         else:
             if "LOGINDISABLED" in caps:
                 s.fail(
-                    "the server refuses LOGIN on this connection (LOGINDISABLED)",
-                    "Connect with TLS (port 993 or STARTTLS) — servers refuse plain-text logins "
-                    "on unencrypted connections.",
+                    N_("the server refuses LOGIN on this connection (LOGINDISABLED)"),
+                    N_(
+                        "Connect with TLS (port 993 or STARTTLS) — servers refuse plain-text "
+                        "logins on unencrypted connections."
+                    ),
                 )
             typ, data = imap.login(username, password)
-        s.detail = f"{method.upper()} as {username}: {typ} {_text(data)}"
+        s.detail = N_("%(method)s as %(user)s: %(reply)s", method=method.upper(), user=username,
+                      reply=f"{typ} {_text(data)}")  # fmt: skip
         if security == "none":
-            s.warn(s.detail + " (credential sent without encryption)", "Use TLS (port 993).")
+            s.warn(N_("%(detail)s (credential sent without encryption)", detail=s.detail),
+                   N_("Use TLS (port 993)."))  # fmt: skip
 
     with rec.step(SELECT, hints=_hints) as s:
         typ, data = imap.select(_quote(mailbox_name), readonly=True)
         if typ != "OK":
-            s.fail(f"SELECT {mailbox_name} failed: {_text(data)}", "Check the mailbox name.")
-        s.detail = f"{mailbox_name}: {_text(data)} messages"
+            s.fail(N_("SELECT %(mailbox)s failed: %(reply)s", mailbox=mailbox_name,
+                      reply=_text(data)), N_("Check the mailbox name."))  # fmt: skip
+        s.detail = N_("%(mailbox)s: %(count)s messages", mailbox=mailbox_name, count=_text(data))
 
 
 def _quote(name: str) -> str:
@@ -177,5 +188,5 @@ def _quote(name: str) -> str:
 
 def _auth_hints(exc: BaseException):
     if isinstance(exc, imaplib.IMAP4.error):
-        return f"login rejected: {_text(exc.args)}", mailbox.EXO_AUTH_HINT
+        return N_("login rejected: %(reply)s", reply=_text(exc.args)), mailbox.EXO_AUTH_HINT
     return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+from connectivity.i18n import N_
 from connectivity.netguard import Resolver
 from connectivity.probes import tls as tlsmod
 from connectivity.probes.core import (
@@ -16,11 +17,11 @@ from connectivity.probes.core import (
 from connectivity.probes.tcp import open_connection
 
 SECURITY_MODES = ("tls", "starttls", "none")
-GREETING = "Greeting"
-CAPABILITIES = "Capabilities"
-AUTH = "Authenticate"
+GREETING = N_("Greeting")
+CAPABILITIES = N_("Capabilities")
+AUTH = N_("Authenticate")
 
-EXO_AUTH_HINT = (
+EXO_AUTH_HINT = N_(
     "Check the user name (full address / UPN) and the password. For Exchange Online, Basic "
     "authentication for IMAP/POP is off: use OAuth (XOAUTH2, scopes IMAP.AccessAsUser.All / "
     "POP.AccessAsUser.All, or IMAP/POP.AccessAsApp with a service principal and "
@@ -30,7 +31,7 @@ EXO_AUTH_HINT = (
 )
 
 
-XOAUTH2_REFUSED_HINT = (
+XOAUTH2_REFUSED_HINT = N_(
     "The server refused the access token. Check that it was issued for this mailbox's user "
     "(delegated) or for an app with IMAP.AccessAsApp / POP.AccessAsApp and scope "
     "https://outlook.office365.com/.default, that it has not expired, and — for app-only "
@@ -43,17 +44,17 @@ def validate(host, port, security, auth_method, methods, username, password, tok
     validate_host(host)
     validate_port(port)
     if security not in SECURITY_MODES:
-        raise InvalidInput(f"security must be one of {', '.join(SECURITY_MODES)}")
+        raise InvalidInput(N_("security must be one of %(list)s", list=", ".join(SECURITY_MODES)))
     if auth_method not in methods:
-        raise InvalidInput(f"auth method must be one of {', '.join(methods)}")
+        raise InvalidInput(N_("auth method must be one of %(list)s", list=", ".join(methods)))
     for label, value in (("username", username), ("password", password), ("token", token)):
         reject_crlf(label, value)
     if (password or token) and not username:
-        raise InvalidInput("a password or token needs a username")
+        raise InvalidInput(N_("a password or token needs a username"))
     if username and not (password or token):
-        raise InvalidInput("a username needs a password (or token)")
+        raise InvalidInput(N_("a username needs a password (or token)"))
     if auth_method == "xoauth2" and not token:
-        raise InvalidInput("XOAUTH2 needs a bearer token")
+        raise InvalidInput(N_("XOAUTH2 needs a bearer token"))
 
 
 def plan_for(security: str, tail: list[str]) -> list[str]:

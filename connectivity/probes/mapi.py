@@ -15,6 +15,7 @@ import uuid
 from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
+from connectivity.i18n import N_
 from connectivity.netguard import Resolver
 from connectivity.probes import autodiscover as ad
 from connectivity.probes import tls as tlsmod
@@ -27,9 +28,11 @@ from connectivity.probes.core import (
     reject_crlf,
 )
 from connectivity.probes.http import Client, auth_header, http_hints, tls_steps
+from connectivity.probes.tcp import CONNECT as TCP_CONNECT
+from connectivity.probes.tcp import RESOLVE
 
-DISCOVERY = "MAPI discovery (POX, X-MapiHttpCapability: 1)"
-CHALLENGE = "Unauthenticated request returns 401"
+DISCOVERY = N_("MAPI discovery (POX, X-MapiHttpCapability: 1)")
+CHALLENGE = N_("Unauthenticated request returns 401")
 PING = "MAPI PING"
 CONNECT = "MAPI Connect"
 DISCONNECT = "MAPI Disconnect"
@@ -37,24 +40,24 @@ CONTENT_TYPE = "application/mapi-http"
 
 # X-ResponseCode values, MS-OXCMAPIHTTP section 2.2.3.3.3
 RESPONSE_CODES = {
-    0: "Success",
-    1: "Unknown failure",
-    2: "Invalid verb",
-    3: "Invalid path",
-    4: "Invalid header",
-    5: "Invalid request type",
-    6: "Invalid context cookie",
-    7: "Missing header",
-    8: "Anonymous not allowed",
-    9: "Too large",
-    10: "Context not found",
-    11: "No privilege",
-    12: "Invalid request body",
-    13: "Missing cookie",
-    15: "Invalid sequence",
-    16: "Endpoint disabled",
-    17: "Invalid response",
-    18: "Endpoint shutting down",
+    0: N_("Success"),
+    1: N_("Unknown failure"),
+    2: N_("Invalid verb"),
+    3: N_("Invalid path"),
+    4: N_("Invalid header"),
+    5: N_("Invalid request type"),
+    6: N_("Invalid context cookie"),
+    7: N_("Missing header"),
+    8: N_("Anonymous not allowed"),
+    9: N_("Too large"),
+    10: N_("Context not found"),
+    11: N_("No privilege"),
+    12: N_("Invalid request body"),
+    13: N_("Missing cookie"),
+    15: N_("Invalid sequence"),
+    16: N_("Endpoint disabled"),
+    17: N_("Invalid response"),
+    18: N_("Endpoint shutting down"),
 }
 
 
@@ -99,15 +102,22 @@ def _check(s, what: str, resp) -> int:
     if resp.status != 200:
         s.fail(
             f"{what}: HTTP {resp.status} {resp.reason}",
-            "The MAPI virtual directory did not accept the request; check that MAPI over HTTP is "
-            "enabled (Set-OrganizationConfig -MapiHttpEnabled $true on-premises).",
+            N_(
+                "The MAPI virtual directory did not accept the request; check that MAPI over "
+                "HTTP is enabled (Set-OrganizationConfig -MapiHttpEnabled $true on-premises)."
+            ),
         )
     code = response_code(resp)
     if code != 0:
-        meaning = RESPONSE_CODES.get(code, "unknown") if code is not None else "missing"
+        meaning = RESPONSE_CODES.get(code, N_("unknown")) if code is not None else N_("missing")
         s.fail(
-            f"{what}: X-ResponseCode {code} ({meaning})",
-            "The server rejected the MAPI request envelope (MS-OXCMAPIHTTP 2.2.3.3.3).",
+            N_(
+                "%(what)s: X-ResponseCode %(code)s (%(meaning)s)",
+                what=what,
+                code=code,
+                meaning=meaning,
+            ),
+            N_("The server rejected the MAPI request envelope (MS-OXCMAPIHTTP 2.2.3.3.3)."),
         )
     return code
 
@@ -131,14 +141,14 @@ def probe_mapi(
                          ("token", token)):  # fmt: skip
         reject_crlf(label, value)
     if not url and not autodiscover_url:
-        raise InvalidInput("give the MAPI URL or the Autodiscover (POX) URL")
+        raise InvalidInput(N_("give the MAPI URL or the Autodiscover (POX) URL"))
     for u in (url, autodiscover_url):
         if u and urlsplit(u).scheme != "https":
-            raise InvalidInput("MAPI and Autodiscover URLs must be https://")
+            raise InvalidInput(N_("MAPI and Autodiscover URLs must be https://"))
     auth = auth_header(username, password, token)
     if not auth:
-        raise InvalidInput("MAPI needs a credential (username + password, or a token)")
-    plan = [DISCOVERY, "Resolve host", "TCP connect", tlsmod.HANDSHAKE, *tlsmod.CERT_STEPS,
+        raise InvalidInput(N_("MAPI needs a credential (username + password, or a token)"))
+    plan = [DISCOVERY, RESOLVE, TCP_CONNECT, tlsmod.HANDSHAKE, *tlsmod.CERT_STEPS,
             CHALLENGE, PING, CONNECT, DISCONNECT]  # fmt: skip
     rec = Recorder("mapi", url or email, plan, on_step, [password, token, auth], timeout=timeout)
     client = Client(
@@ -147,7 +157,7 @@ def probe_mapi(
     user_dn = ""
     with rec:
         if url:
-            rec.record(DISCOVERY, Status.SKIP, "MAPI URL given")
+            rec.record(DISCOVERY, Status.SKIP, N_("MAPI URL given"))
         else:
             with rec.step(DISCOVERY) as s:
                 ctx = ad._Ctx(email, client, auth, rec)  # noqa: SLF001
@@ -157,9 +167,11 @@ def probe_mapi(
                     s.fail(exc.detail, exc.hint)
                 if not info.get("mapi_url"):
                     s.fail(
-                        "Autodiscover returned no mapiHttp protocol section",
-                        "MAPI over HTTP is disabled for this mailbox or organisation "
-                        "(Set-CASMailbox -MapiHttpEnabled / Set-OrganizationConfig).",
+                        N_("Autodiscover returned no mapiHttp protocol section"),
+                        N_(
+                            "MAPI over HTTP is disabled for this mailbox or organisation "
+                            "(Set-CASMailbox -MapiHttpEnabled / Set-OrganizationConfig)."
+                        ),
                     )
                 url = info["mapi_url"]
                 user_dn = info.get("legacy_dn", "")
@@ -173,17 +185,21 @@ def probe_mapi(
             schemes = [v.split(" ", 1)[0] for v in resp.all("WWW-Authenticate")]
             if resp.status != 401:
                 s.fail(
-                    f"expected 401, got HTTP {resp.status}",
-                    "The endpoint must demand authentication; an anonymous 200 means it is "
-                    "published without authentication.",
+                    N_("expected 401, got HTTP %(status)s", status=resp.status),
+                    N_(
+                        "The endpoint must demand authentication; an anonymous 200 means it is "
+                        "published without authentication."
+                    ),
                 )
-            s.detail = f"401 with WWW-Authenticate: {', '.join(schemes) or 'none'}"
+            s.detail = N_("401 with WWW-Authenticate: %(schemes)s",
+                          schemes=", ".join(schemes) or N_("none"))  # fmt: skip
 
         with rec.step(PING, hints=http_hints) as s:
             tlsmod.withhold_credential_unless_safe(s, "tls", True, rec)
             resp = client.request("POST", url, headers=_headers("PING", auth), body=b"")
             _check(s, "PING", resp)
-            s.detail = f"X-ResponseCode 0 (Success), server {resp.header('X-ServerApplication')}"
+            s.detail = N_("X-ResponseCode 0 (Success), server %(server)s",
+                          server=resp.header("X-ServerApplication"))  # fmt: skip
 
         cookies: dict[str, str] = {}
         with rec.step(CONNECT, hints=http_hints) as s:
@@ -192,12 +208,13 @@ def probe_mapi(
             _check(s, "Connect", resp)
             for header in resp.all("Set-Cookie"):
                 cookies.update({k: m.value for k, m in SimpleCookie(header).items()})
-            s.detail = f"X-ResponseCode 0 (Success); session cookies: {', '.join(cookies) or '-'}"
+            s.detail = N_("X-ResponseCode 0 (Success); session cookies: %(cookies)s",
+                          cookies=", ".join(cookies) or "-")  # fmt: skip
 
         with rec.step(DISCONNECT, fatal=False, hints=http_hints) as s:
             resp = client.request(
                 "POST", url, headers=_headers("Disconnect", auth, cookies), body=b"\0\0\0\0"
             )
             _check(s, "Disconnect", resp)
-            s.detail = "X-ResponseCode 0 (Success)"
+            s.detail = N_("X-ResponseCode 0 (Success)")
     return rec.result

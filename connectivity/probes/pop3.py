@@ -10,6 +10,7 @@ import contextlib
 import poplib
 import socket
 
+from connectivity.i18n import N_
 from connectivity.netguard import Resolver
 from connectivity.probes import mailbox, sasl
 from connectivity.probes import tls as tlsmod
@@ -43,13 +44,15 @@ def _text(value) -> str:
 
 def _hints(exc: BaseException):
     if isinstance(exc, poplib.error_proto):
-        return f"server said: {_text(exc.args)}", "See the server's reply; check server logs."
+        return N_("server said: %(reply)s", reply=_text(exc.args)), N_(
+            "See the server's reply; check server logs."
+        )
     return None
 
 
 def _auth_hints(exc: BaseException):
     if isinstance(exc, poplib.error_proto):
-        return f"login rejected: {_text(exc.args)}", mailbox.EXO_AUTH_HINT
+        return N_("login rejected: %(reply)s", reply=_text(exc.args)), mailbox.EXO_AUTH_HINT
     return None
 
 
@@ -108,8 +111,8 @@ def _session(rec, pop, host, security, ca_file, username, password, token, auth_
         with rec.step(STARTTLS, fatal=False, hints=_hints) as s:
             if "STLS" not in caps:
                 s.fail(
-                    "the server does not offer STLS",
-                    "Enable TLS for POP3 on the server, or use port 995 (implicit TLS).",
+                    N_("the server does not offer STLS"),
+                    N_("Enable TLS for POP3 on the server, or use port 995 (implicit TLS)."),
                 )
             reply = pop.stls(tlsmod.probe_context())
             s.detail = f"{_text(reply)}; {pop.sock.version()}"
@@ -119,12 +122,13 @@ def _session(rec, pop, host, security, ca_file, username, password, token, auth_
             caps = _capa(pop)
         else:
             for name in tlsmod.CERT_STEPS:
-                rec.record(name, Status.SKIP, "no TLS session")
+                rec.record(name, Status.SKIP, N_("no TLS session"))
 
     with rec.step(CAPABILITIES, fatal=False) as s:
-        where = "after TLS" if encrypted else "without TLS"
+        where = N_("after TLS") if encrypted else N_("without TLS")
         listed = [" ".join([k, *v]) for k, v in caps.items()]
-        s.detail = f"{where}: {', '.join(listed) or 'CAPA not supported'}"
+        s.detail = N_("%(where)s: %(list)s", where=where,
+                      list=", ".join(listed) or N_("CAPA not supported"))  # fmt: skip
 
     if not username:
         return
@@ -135,8 +139,10 @@ def _session(rec, pop, host, security, ca_file, username, password, token, auth_
         if method == "xoauth2":
             if "XOAUTH2" not in caps.get("SASL", []):
                 s.fail(
-                    "the server does not offer SASL XOAUTH2",
-                    "Use an endpoint that supports OAuth (Exchange Online does), or a password.",
+                    N_("the server does not offer SASL XOAUTH2"),
+                    N_(
+                        "Use an endpoint that supports OAuth (Exchange Online does), or a password."
+                    ),
                 )
             blob = base64.b64encode(sasl.xoauth2_string(username, token).encode())
             pop._shortcmd("AUTH XOAUTH2")  # noqa: SLF001 - poplib has no SASL helper
@@ -149,14 +155,17 @@ def _session(rec, pop, host, security, ca_file, username, password, token, auth_
                 refusal = sasl.xoauth2_refusal(challenge)
                 with contextlib.suppress(poplib.error_proto):
                     pop._shortcmd("")  # noqa: SLF001 - ends the exchange; the server says -ERR
-                s.fail(f"XOAUTH2 as {username} refused: {refusal}", mailbox.XOAUTH2_REFUSED_HINT)
+                s.fail(N_("XOAUTH2 as %(user)s refused: %(reason)s", user=username,
+                          reason=refusal), mailbox.XOAUTH2_REFUSED_HINT)  # fmt: skip
         else:
             pop.user(username)
             reply = pop.pass_(password)
-        s.detail = f"{method.upper()} as {username}: {_text(reply)}"
+        s.detail = N_("%(method)s as %(user)s: %(reply)s", method=method.upper(), user=username,
+                      reply=_text(reply))  # fmt: skip
         if security == "none":
-            s.warn(s.detail + " (credential sent without encryption)", "Use TLS (port 995).")
+            s.warn(N_("%(detail)s (credential sent without encryption)", detail=s.detail),
+                   N_("Use TLS (port 995)."))  # fmt: skip
 
     with rec.step(STAT, hints=_hints) as s:
         count, size = pop.stat()
-        s.detail = f"{count} messages, {size} bytes"
+        s.detail = N_("%(count)s messages, %(size)s bytes", count=count, size=size)

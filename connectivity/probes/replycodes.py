@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-SOURCE_EXO = "platform-2026: Microsoft Learn, SMTP AUTH client submission in Exchange Online"
-SOURCE_BLOG = "platform-2026: Exchange team blog, SMTP AUTH Basic auth plan (2026-01-27)"
-SOURCE_RFC = "RFC 5321 (reply codes), RFC 3463 (enhanced status codes)"
+from connectivity.i18n import N_
+
+SOURCE_EXO = N_("platform-2026: Microsoft Learn, SMTP AUTH client submission in Exchange Online")
+SOURCE_BLOG = N_("platform-2026: Exchange team blog, SMTP AUTH Basic auth plan (2026-01-27)")
+SOURCE_RFC = N_("RFC 5321 (reply codes), RFC 3463 (enhanced status codes)")
 
 
 @dataclass(frozen=True)
@@ -30,104 +32,127 @@ REPLY_TABLE: tuple[ReplyExplanation, ...] = (
     ReplyExplanation(
         "5.7.139",
         None,
-        "Exchange Online refused the login: SMTP AUTH is disabled for the tenant or for this "
-        "mailbox, Security defaults / Conditional Access block it, or the credentials are wrong.",
-        "Check the password; then enable SMTP AUTH for the mailbox "
-        "(Set-CASMailbox <user> -SmtpClientAuthenticationDisabled $false) and the organisation "
-        "(Set-TransportConfig -SmtpClientAuthenticationDisabled $false); Security defaults must "
-        "be off for SMTP AUTH. Prefer OAuth (XOAUTH2) over a password.",
+        N_(
+            "Exchange Online refused the login: SMTP AUTH is disabled for the tenant or for "
+            "this mailbox, Security defaults / Conditional Access block it, or the credentials "
+            "are wrong."
+        ),
+        N_(
+            "Check the password; then enable SMTP AUTH for the mailbox "
+            "(Set-CASMailbox <user> -SmtpClientAuthenticationDisabled $false) and the "
+            "organisation (Set-TransportConfig -SmtpClientAuthenticationDisabled $false); "
+            "Security defaults must be off for SMTP AUTH. Prefer OAuth (XOAUTH2) over a "
+            "password."
+        ),
         SOURCE_EXO,
     ),
     ReplyExplanation(
         "5.7.30",
         None,
-        "Basic authentication (user name + password) is not accepted for client submission.",
-        "Switch the device or application to OAuth (SASL XOAUTH2 with SMTP.Send or "
-        "SMTP.SendAsApp), or use High Volume Email / a connector; Basic auth for SMTP AUTH is "
-        "disabled by default for existing tenants from end of December 2026.",
+        N_("Basic authentication (user name + password) is not accepted for client submission."),
+        N_(
+            "Switch the device or application to OAuth (SASL XOAUTH2 with SMTP.Send or "
+            "SMTP.SendAsApp), or use High Volume Email / a connector; Basic auth for SMTP AUTH is "
+            "disabled by default for existing tenants from end of December 2026."
+        ),
         SOURCE_BLOG,
     ),
     ReplyExplanation(
         "5.7.57",
         None,
-        "The client is not authenticated and may not send anonymous mail through this endpoint.",
-        "Authenticate before MAIL FROM (smtp.office365.com:587 requires SMTP AUTH), or send to "
-        "internal recipients via direct send on port 25 / a connector matched by IP or "
-        "certificate.",
+        N_(
+            "The client is not authenticated and may not send anonymous mail through this endpoint."
+        ),
+        N_(
+            "Authenticate before MAIL FROM (smtp.office365.com:587 requires SMTP AUTH), or send to "
+            "internal recipients via direct send on port 25 / a connector matched by IP or "
+            "certificate."
+        ),
         SOURCE_EXO,
     ),
     ReplyExplanation(
         "5.7.60",
         None,
-        "SendAsDenied: the authenticated mailbox is not allowed to send as the MAIL FROM address.",
-        "Use the authenticated mailbox's own address as the sender, or grant it Send As on the "
-        "sender (Add-RecipientPermission <sender> -AccessRights SendAs -Trustee <user>).",
+        N_(
+            "SendAsDenied: the authenticated mailbox is not allowed to send as the MAIL FROM "
+            "address."
+        ),
+        N_(
+            "Use the authenticated mailbox's own address as the sender, or grant it Send As on the "
+            "sender (Add-RecipientPermission <sender> -AccessRights SendAs -Trustee <user>)."
+        ),
         SOURCE_EXO,
     ),
     ReplyExplanation(
         "4.7.0",
         421,
-        "The server is throttling or temporarily refusing this client (too many connections or "
-        "messages; Exchange Online allows 30 messages a minute per mailbox).",
-        "Wait and retry later with fewer concurrent connections; this is temporary.",
+        N_(
+            "The server is throttling or temporarily refusing this client (too many connections or "
+            "messages; Exchange Online allows 30 messages a minute per mailbox)."
+        ),
+        N_("Wait and retry later with fewer concurrent connections; this is temporary."),
         SOURCE_EXO,
     ),
     ReplyExplanation(
         None,
         421,
-        "The server is closing the connection: service not available, often throttling.",
-        "Retry later with fewer concurrent connections; check server health.",
+        N_("The server is closing the connection: service not available, often throttling."),
+        N_("Retry later with fewer concurrent connections; check server health."),
         SOURCE_RFC,
     ),
     ReplyExplanation(
         "4.7.0",
         None,
-        "Temporary refusal for security or throttling reasons.",
-        "Retry later; if it persists, check connection limits and the sender's reputation.",
+        N_("Temporary refusal for security or throttling reasons."),
+        N_("Retry later; if it persists, check connection limits and the sender's reputation."),
         SOURCE_EXO,
     ),
     ReplyExplanation(
         "5.7.3",
         None,
-        "Authentication unsuccessful (Exchange Server wording): wrong credentials or the "
-        "account may not use SMTP AUTH.",
-        "Check the user name (full address or UPN) and password, and that the receive "
-        "connector offers authentication to this client.",
+        N_(
+            "Authentication unsuccessful (Exchange Server wording): wrong credentials or the "
+            "account may not use SMTP AUTH."
+        ),
+        N_(
+            "Check the user name (full address or UPN) and password, and that the receive "
+            "connector offers authentication to this client."
+        ),
         SOURCE_RFC,
     ),
     ReplyExplanation(
         None,
         535,
-        "Authentication failed: the server rejected the user name or password.",
-        "Check the user name (usually the full e-mail address) and the password or token.",
+        N_("Authentication failed: the server rejected the user name or password."),
+        N_("Check the user name (usually the full e-mail address) and the password or token."),
         SOURCE_RFC,
     ),
     ReplyExplanation(
         None,
         530,
-        "Authentication (or STARTTLS) is required before this command.",
-        "Use STARTTLS and authenticate before sending.",
+        N_("Authentication (or STARTTLS) is required before this command."),
+        N_("Use STARTTLS and authenticate before sending."),
         SOURCE_RFC,
     ),
     ReplyExplanation(
         "5.7.1",
         None,
-        "Not permitted: typically relaying to an external recipient is denied for this client.",
-        "Authenticate, or configure a receive connector / inbound connector for this sender.",
+        N_("Not permitted: typically relaying to an external recipient is denied for this client."),
+        N_("Authenticate, or configure a receive connector / inbound connector for this sender."),
         SOURCE_RFC,
     ),
     ReplyExplanation(
         "5.1.1",
         None,
-        "The recipient address does not exist.",
-        "Check the recipient address.",
+        N_("The recipient address does not exist."),
+        N_("Check the recipient address."),
         SOURCE_RFC,
     ),
     ReplyExplanation(
         None,
         552,
-        "The message exceeds the server's size limit.",
-        "Send a smaller message or raise the connector's size limit.",
+        N_("The message exceeds the server's size limit."),
+        N_("Send a smaller message or raise the connector's size limit."),
         SOURCE_RFC,
     ),
 )
@@ -161,5 +186,8 @@ def describe(code: int | None, text: str | bytes = "") -> tuple[str, str]:
     reply = f"{code} {' '.join(text.split())}".strip()
     entry = explain(code, text)
     if entry is None:
-        return reply, "See the server's reply text; check the server logs for this session."
-    return f"{reply} — {entry.meaning}", f"{entry.hint} [source: {entry.source}]"
+        return reply, N_("See the server's reply text; check the server logs for this session.")
+    return (
+        N_("%(reply)s — %(meaning)s", reply=reply, meaning=entry.meaning),
+        N_("%(hint)s [source: %(source)s]", hint=entry.hint, source=entry.source),
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 
+from connectivity.i18n import N_
+
 
 def xoauth2_string(user: str, token: str) -> str:
     return f"user={user}\x01auth=Bearer {token}\x01\x01"
@@ -32,6 +34,6 @@ def xoauth2_refusal(challenge: bytes) -> str:
     except ValueError:
         fields = None
     if not isinstance(fields, dict):
-        return "the server refused the token"
+        return N_("the server refused the token")
     shown = [f"{k} {fields[k]}" for k in ("status", "schemes", "scope") if fields.get(k)]
-    return ", ".join(shown) or "the server refused the token"
+    return ", ".join(shown) or N_("the server refused the token")

@@ -195,8 +195,8 @@ def _run(rec: Recorder, smtp: _ProbeSMTP, host, port, security, ca_file, usernam
         if code != 250:
             detail, hint = describe(code, msg)
             s.fail(N_("EHLO rejected: %(detail)s", detail=detail), hint)
-        s.detail = N_("extensions: %(list)s",
-                      list=", ".join(k.upper() for k in smtp.esmtp_features) or N_("none"))  # fmt: skip
+        extensions = ", ".join(k.upper() for k in smtp.esmtp_features) or N_("none")
+        s.detail = N_("extensions: %(list)s", list=extensions)
 
     encrypted = security == "tls"
     if security == "starttls":

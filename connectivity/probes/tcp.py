@@ -5,11 +5,12 @@ from __future__ import annotations
 import socket
 
 from connectivity import netguard
+from connectivity.i18n import N_
 from connectivity.netguard import Resolver
 from connectivity.probes.core import OnStep, ProbeResult, Recorder, validate_host
 
-RESOLVE = "Resolve host"
-CONNECT = "TCP connect"
+RESOLVE = N_("Resolve host")
+CONNECT = N_("TCP connect")
 
 
 def open_connection(
@@ -31,7 +32,7 @@ def open_connection(
         sock, address = netguard.connect_first(
             addresses, port, timeout=timeout, allow_link_local=allow_link_local
         )
-        s.detail = f"connected to {_hostport(address, port)}"
+        s.detail = N_("connected to %(address)s", address=_hostport(address, port))
     rec.context["address"] = address
     return sock
 

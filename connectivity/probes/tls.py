@@ -20,6 +20,7 @@ from cryptography import x509
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
+from connectivity.i18n import N_, NN_
 from connectivity.netguard import Resolver
 from connectivity.probes.core import (
     OnStep,
@@ -34,17 +35,17 @@ from connectivity.probes.core import (
 from connectivity.probes.tcp import CONNECT, RESOLVE, open_connection
 from connectivity.tlspolicy import verification_enabled, verification_off  # noqa: F401
 
-HANDSHAKE = "TLS handshake"
-VERSION = "TLS protocol version"
-NAME = "Certificate name"
-VALIDITY = "Certificate validity"
-CHAIN = "Certificate chain"
+HANDSHAKE = N_("TLS handshake")
+VERSION = N_("TLS protocol version")
+NAME = N_("Certificate name")
+VALIDITY = N_("Certificate validity")
+CHAIN = N_("Certificate chain")
 CERT_STEPS = [VERSION, NAME, VALIDITY, CHAIN]
 
 EXPIRY_WARN_DAYS = 30
 OLD_PROTOCOLS = {"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"}
 
-NOT_ENFORCED_HINT = (
+NOT_ENFORCED_HINT = N_(
     "Certificate verification is turned off for this target, so this problem did not stop the "
     "test. Fix it and turn verification back on: without it, connections can be intercepted."
 )
@@ -53,7 +54,7 @@ NOT_ENFORCED_HINT = (
 def _certificate_problem(detail: str, hint: str) -> None:
     if verification_enabled():
         raise StepFailed(detail, hint)
-    raise StepWarned(f"not enforced: {detail}", NOT_ENFORCED_HINT)
+    raise StepWarned(N_("not enforced: %(detail)s", detail=detail), NOT_ENFORCED_HINT)
 
 
 # -- handshake ----------------------------------------------------------------------------------
@@ -178,24 +179,29 @@ def _utc(value: dt.datetime) -> dt.datetime:
 
 def check_version(rec: Recorder, sock: ssl.SSLSocket) -> None:
     with rec.step(VERSION, fatal=False) as s:
-        version = sock.version() or "unknown"
+        version = sock.version() or N_("unknown")
         cipher = sock.cipher()
-        cipher_txt = f"{cipher[0]} ({cipher[2]} bits)" if cipher else "unknown cipher"
-        s.detail = f"{version}, {cipher_txt}"
+        cipher_txt = (
+            N_("%(cipher)s (%(bits)s bits)", cipher=cipher[0], bits=cipher[2])
+            if cipher
+            else N_("unknown cipher")
+        )
+        s.detail = N_("%(version)s, %(cipher)s", version=version, cipher=cipher_txt)
         if version in OLD_PROTOCOLS:
             s.warn(
-                f"{version} negotiated ({cipher_txt}); TLS 1.2 or later is expected",
-                "Enable TLS 1.2/1.3 on the server and disable TLS 1.0/1.1: Exchange Online "
-                "requires TLS 1.2 for SMTP AUTH and blocks TLS 1.0/1.1 for POP3/IMAP4 "
-                "(MC1293480, 2026-07-01 to 2026-12-31).",
-            )
+                N_("%(version)s negotiated (%(cipher)s); TLS 1.2 or later is expected",
+                   version=version, cipher=cipher_txt),
+                N_("Enable TLS 1.2/1.3 on the server and disable TLS 1.0/1.1: Exchange Online "
+                   "requires TLS 1.2 for SMTP AUTH and blocks TLS 1.0/1.1 for POP3/IMAP4 "
+                   "(MC1293480, 2026-07-01 to 2026-12-31)."),
+            )  # fmt: skip
 
 
 def check_name(rec: Recorder, leaf: x509.Certificate, host: str) -> None:
     with rec.step(NAME, fatal=False) as s:
         dns_names, ips = names_of(leaf)
         has_san = _san(leaf) is not None
-        shown = ", ".join(dns_names + ips) or "(none)"
+        shown = ", ".join(dns_names + ips) or N_("(none)")
         try:
             target_ip = ipaddress.ip_address(host.strip("[]"))
         except ValueError:
@@ -206,16 +212,19 @@ def check_name(rec: Recorder, leaf: x509.Certificate, host: str) -> None:
             matched = any(_dns_match(p, host) for p in dns_names)
         if not matched:
             _certificate_problem(
-                f"name mismatch: {host} is not in the certificate (names: {shown})",
-                f"Install a certificate whose subjectAltName includes {host}, or connect using "
-                "one of the names the certificate lists.",
-            )
-        s.detail = f"{host} matches ({shown})"
+                N_("name mismatch: %(host)s is not in the certificate (names: %(names)s)",
+                   host=host, names=shown),
+                N_("Install a certificate whose subjectAltName includes %(host)s, or connect "
+                   "using one of the names the certificate lists.", host=host),
+            )  # fmt: skip
+        s.detail = N_("%(host)s matches (%(names)s)", host=host, names=shown)
         if not has_san:
             s.warn(
-                f"{host} matches the subject CN only; the certificate has no subjectAltName",
-                "Reissue the certificate with a subjectAltName: current clients ignore the CN.",
-            )
+                N_("%(host)s matches the subject CN only; the certificate has no "
+                   "subjectAltName", host=host),
+                N_("Reissue the certificate with a subjectAltName: current clients ignore the "
+                   "CN."),
+            )  # fmt: skip
 
 
 def check_validity(
@@ -224,29 +233,39 @@ def check_validity(
     now = now or dt.datetime.now(dt.UTC)
     with rec.step(VALIDITY, fatal=False) as s:
         for index, cert in enumerate(chain):
-            who = "certificate" if index == 0 else f"chain certificate '{_cn(cert.subject)}'"
+            who = (
+                N_("certificate")
+                if index == 0
+                else N_("chain certificate '%(name)s'", name=_cn(cert.subject))
+            )
             before, after = _utc(cert.not_valid_before_utc), _utc(cert.not_valid_after_utc)
             if now < before:
                 _certificate_problem(
-                    f"{who} is not yet valid: valid from {before:%Y-%m-%d %H:%M} UTC",
-                    "Check the clock of this machine and of the server (a system-time error), "
-                    "or wait until the certificate's start date / reissue it.",
-                )
+                    N_("%(who)s is not yet valid: valid from %(date)s UTC",
+                       who=who, date=f"{before:%Y-%m-%d %H:%M}"),
+                    N_("Check the clock of this machine and of the server (a system-time "
+                       "error), or wait until the certificate's start date / reissue it."),
+                )  # fmt: skip
             if now > after:
                 days = (now - after).days
                 _certificate_problem(
-                    f"{who} expired on {after:%Y-%m-%d} ({days} day{'' if days == 1 else 's'} ago)",
-                    "Renew the certificate and install it on the server (and every node "
-                    "behind the load balancer).",
-                )
+                    NN_("%(who)s expired on %(date)s (%(n)s day ago)",
+                        "%(who)s expired on %(date)s (%(n)s days ago)",
+                        days, who=who, date=f"{after:%Y-%m-%d}"),
+                    N_("Renew the certificate and install it on the server (and every node "
+                       "behind the load balancer)."),
+                )  # fmt: skip
         leaf_after = _utc(chain[0].not_valid_after_utc)
         days_left = (leaf_after - now).days
-        s.detail = f"valid until {leaf_after:%Y-%m-%d} ({days_left} days left)"
+        s.detail = N_("valid until %(date)s (%(days)s days left)",
+                      date=f"{leaf_after:%Y-%m-%d}", days=days_left)  # fmt: skip
         if days_left < EXPIRY_WARN_DAYS:
             s.warn(
-                f"certificate expires in {days_left} days (on {leaf_after:%Y-%m-%d})",
-                f"Renew the certificate soon: fewer than {EXPIRY_WARN_DAYS} days remain.",
-            )
+                N_("certificate expires in %(days)s days (on %(date)s)",
+                   days=days_left, date=f"{leaf_after:%Y-%m-%d}"),
+                N_("Renew the certificate soon: fewer than %(days)s days remain.",
+                   days=EXPIRY_WARN_DAYS),
+            )  # fmt: skip
 
 
 def _verification_time(chain: list[x509.Certificate], now: dt.datetime) -> dt.datetime:
@@ -288,16 +307,17 @@ def check_chain(
     now = now or dt.datetime.now(dt.UTC)
     with rec.step(CHAIN, fatal=False) as s:
         trust = load_trust(ca_file)
-        source = f"CA file {ca_file}" if ca_file else "the system trust store"
+        source = N_("CA file %(file)s", file=ca_file) if ca_file else N_("the system trust store")
         roots = [c for c in trust if _self_issued(c)] or list(trust)
         bundle_intermediates = [c for c in trust if not _self_issued(c)]
         leaf, sent = chain[0], chain[1:]
         subject = _verifier_subject(leaf)
         if subject is None:
             _certificate_problem(
-                "certificate has no usable subjectAltName, so no client can validate its chain",
-                "Reissue the certificate with a subjectAltName listing the server's names.",
-            )
+                N_("certificate has no usable subjectAltName, so no client can validate its "
+                   "chain"),
+                N_("Reissue the certificate with a subjectAltName listing the server's names."),
+            )  # fmt: skip
         when = _verification_time(chain, now)
         try:
             built = _try_verify(leaf, sent, roots, subject, when)
@@ -305,7 +325,7 @@ def check_chain(
             error = str(exc)
         else:
             path = " → ".join(_cn(c.subject) for c in built)
-            s.detail = f"trusted via {source}: {path}"
+            s.detail = N_("trusted via %(source)s: %(path)s", source=source, path=path)
             rec.context["tls_trusted"] = True
             return
 
@@ -321,12 +341,17 @@ def check_chain(
         root_subjects = {r.subject for r in roots}
         issuer = _cn(top.issuer)
         if _self_issued(top) and top.subject not in root_subjects:
-            what = "self-signed certificate" if top is leaf else f"root CA '{issuer}'"
-            _certificate_problem(
-                f"untrusted CA: the chain ends at {what}, which is not trusted by {source}",
-                "Use a certificate from a CA your clients trust, or (for a private CA) pass "
-                "its root in {ca_file} and deploy it to every client.",
+            what = (
+                N_("self-signed certificate")
+                if top is leaf
+                else N_("root CA '%(issuer)s'", issuer=issuer)
             )
+            _certificate_problem(
+                N_("untrusted CA: the chain ends at %(what)s, which is not trusted by "
+                   "%(source)s", what=what, source=source),
+                N_("Use a certificate from a CA your clients trust, or (for a private CA) pass "
+                   "its root in {ca_file} and deploy it to every client."),
+            )  # fmt: skip
         if top.issuer not in root_subjects:
             if bundle_intermediates:
                 try:
@@ -335,30 +360,33 @@ def check_chain(
                     pass
                 else:
                     _certificate_problem(
-                        f"missing intermediate: the server did not send the intermediate "
-                        f"certificate '{issuer}'",
-                        "Install the full chain (certificate plus intermediates) on the "
-                        "server; clients that do not have the intermediate cached fail.",
-                    )
+                        N_("missing intermediate: the server did not send the intermediate "
+                           "certificate '%(issuer)s'", issuer=issuer),
+                        N_("Install the full chain (certificate plus intermediates) on the "
+                           "server; clients that do not have the intermediate cached fail."),
+                    )  # fmt: skip
             aia = _ca_issuers_url(top)
             if len(chain) == 1 and aia:
                 _certificate_problem(
-                    f"missing intermediate: the server sent only its own certificate; its "
-                    f"issuer '{issuer}' is not a trusted root (issuer published at {aia})",
-                    "Install the intermediate certificate(s) on the server alongside the "
-                    "server certificate so it sends the full chain.",
-                )
+                    N_("missing intermediate: the server sent only its own certificate; its "
+                       "issuer '%(issuer)s' is not a trusted root (issuer published at %(url)s)",
+                       issuer=issuer, url=aia),
+                    N_("Install the intermediate certificate(s) on the server alongside the "
+                       "server certificate so it sends the full chain."),
+                )  # fmt: skip
             _certificate_problem(
-                f"untrusted CA: issuer '{issuer}' is not trusted by {source} "
-                f"(server sent {len(chain)} certificate{'s' if len(chain) != 1 else ''})",
-                "If the issuer is a private CA, add its root in {ca_file}; if it is an "
-                "intermediate CA, configure the server to send it with the certificate.",
-            )
+                NN_("untrusted CA: issuer '%(issuer)s' is not trusted by %(source)s (server "
+                    "sent %(n)s certificate)",
+                    "untrusted CA: issuer '%(issuer)s' is not trusted by %(source)s (server "
+                    "sent %(n)s certificates)", len(chain), issuer=issuer, source=source),
+                N_("If the issuer is a private CA, add its root in {ca_file}; if it is an "
+                   "intermediate CA, configure the server to send it with the certificate."),
+            )  # fmt: skip
         _certificate_problem(
-            f"chain validation failed: {error}",
-            "The chain reaches a trusted root but is not acceptable (signature, key usage or "
-            "CA constraints); reissue the certificate from a properly configured CA.",
-        )
+            N_("chain validation failed: %(error)s", error=error),
+            N_("The chain reaches a trusted root but is not acceptable (signature, key usage "
+               "or CA constraints); reissue the certificate from a properly configured CA."),
+        )  # fmt: skip
 
 
 def evaluate(
@@ -375,8 +403,9 @@ def evaluate(
     if not chain:
         for name in (NAME, VALIDITY, CHAIN):
             rec.record(
-                name, Status.FAIL, "the server sent no certificate", "Configure a certificate."
-            )
+                name, Status.FAIL, N_("the server sent no certificate"),
+                N_("Configure a certificate."),
+            )  # fmt: skip
         return
     check_name(rec, chain[0], host)
     check_validity(rec, chain, now)
@@ -393,17 +422,17 @@ def withhold_credential_unless_safe(step, security: str, encrypted: bool, rec: R
     """Fail ``step`` (before anything is sent) when a credential would travel unprotected."""
     if security != "none" and not encrypted:
         step.fail(
-            "credential not sent: the connection is not encrypted although "
-            f"security '{security}' was requested",
-            "The server offered no usable TLS, so the credential was withheld. Enable TLS "
-            "(STARTTLS) on the server; never send credentials in clear text.",
-        )
+            N_("credential not sent: the connection is not encrypted although security "
+               "'%(security)s' was requested", security=security),
+            N_("The server offered no usable TLS, so the credential was withheld. Enable TLS "
+               "(STARTTLS) on the server; never send credentials in clear text."),
+        )  # fmt: skip
     if encrypted and not tls_ok(rec):
         step.fail(
-            "credential not sent: the server certificate did not pass the checks above",
-            "Fix the certificate problems reported above (or add the right CA in "
-            "{ca_file}): sending a credential to an unverified server risks disclosure.",
-        )
+            N_("credential not sent: the server certificate did not pass the checks above"),
+            N_("Fix the certificate problems reported above (or add the right CA in "
+               "{ca_file}): sending a credential to an unverified server risks disclosure."),
+        )  # fmt: skip
 
 
 def wrap(rec: Recorder, sock: socket.socket, host: str, timeout: float) -> ssl.SSLSocket:
@@ -411,7 +440,7 @@ def wrap(rec: Recorder, sock: socket.socket, host: str, timeout: float) -> ssl.S
     with rec.step(HANDSHAKE) as s:
         sock.settimeout(timeout)
         tls = probe_context().wrap_socket(sock, server_hostname=sni_name(host))
-        s.detail = f"{tls.version()} established"
+        s.detail = N_("%(version)s established", version=tls.version())
     return tls
 
 
