@@ -38,14 +38,15 @@ def free_port() -> int:
 class Worker:
     """One `celery worker` process (solo pool) with its own log, killed or stopped by the test."""
 
-    def __init__(self, log: Path, name: str, **env):
+    def __init__(self, log: Path, name: str, pool: str = "solo", **env):
         self.log_path = log
         environ = {**os.environ, "DATABASE_URL": _database_url(),
                    "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
                    **{k: str(v) for k, v in env.items()}}  # fmt: skip
         self._log = log.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo",
+            [sys.executable, "-m", "celery", "-A", "portal", "worker", f"--pool={pool}",
+             "--concurrency=1",
              "--without-mingle", "--without-gossip", "--loglevel=INFO",
              f"--hostname={name}-{os.getpid()}@%h"],
             cwd=ROOT, env=environ, stdout=self._log, stderr=subprocess.STDOUT,
@@ -56,6 +57,10 @@ class Worker:
 
     def wait_ready(self, timeout=60.0):
         assert wait_for(lambda: "ready." in self.text(), timeout), self.text()
+
+    def children(self) -> list[int]:
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return [int(pid) for pid in path.read_text().split()] if path.exists() else []
 
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)

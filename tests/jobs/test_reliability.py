@@ -223,3 +223,31 @@ def test_test_everything_resumes_after_its_worker_is_killed(tmp_path, operator_c
     assert job.attempts == 2 and job.status == Job.Status.PROBLEMS  # the unconfigured ones
     page = operator_client.get(f"/jobs/{job.pk}/").content.decode()
     assert "could not run" in page and "Succeeded" not in page
+
+
+@pytest.mark.usefixtures("purged_broker")
+def test_a_pool_process_killed_mid_run_is_noticed_at_once_and_the_run_repeated(
+    tmp_path, operator_client
+):
+    import os
+    import signal
+
+    with gated_smtp_server() as (port, gate):
+        worker = Worker(tmp_path / "w.log", "prefork", pool="prefork", **FAST)
+        try:
+            worker.wait_ready()
+            run, job = _start_adhoc(operator_client, port)
+            assert wait_for(lambda: Job.objects.get(pk=job.pk).status == Job.Status.RUNNING, 60)
+            (child,) = worker.children()
+            os.kill(child, signal.SIGKILL)  # the main process stays: it must notice by itself
+            gate.set()
+            # No reaper is sent here: the worker's own "process lost" signal re-drives the job.
+            assert wait_for(lambda: Job.objects.get(pk=job.pk).is_done, 60), worker.text()
+        finally:
+            worker.stop()
+    job.refresh_from_db()
+    run.refresh_from_db()
+    assert job.attempts == 2 and job.status in {Job.Status.SUCCEEDED, Job.Status.WARNING}
+    assert run.status in {RunStatus.PASS, RunStatus.WARN}
+    requeue = AuditEvent.objects.get(action="job.requeue", target_id=str(job.pk))
+    assert "ended unexpectedly" in requeue.after["reason"]
