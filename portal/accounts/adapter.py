@@ -15,3 +15,9 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         if not ip:
             raise PermissionDenied("Unable to determine the client IP address")
         return ip
+
+    def get_password_change_redirect_url(self, request):
+        # allauth would show the "Change password" form again right after a password is set.
+        from portal.accounts.first_sign_in import after_password_url
+
+        return after_password_url(request)

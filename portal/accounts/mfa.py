@@ -2,6 +2,7 @@
 
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
+from django.utils.translation import gettext as _
 
 from portal.lib import crypto
 
@@ -13,6 +14,32 @@ def is_enrolled(user) -> bool:
     if not user.is_authenticated:
         return False
     return Authenticator.objects.filter(user=user, type__in=SECOND_FACTORS).exists()
+
+
+def factors_by_name(user) -> list[dict]:
+    """The person's factors as they would name them: the app, each key by its own name."""
+    factors = []
+    # The factors first, recovery codes (the fallback) last.
+    order = {Authenticator.Type.TOTP: 0, Authenticator.Type.WEBAUTHN: 1}
+    authenticators = Authenticator.objects.filter(user=user).order_by("created_at", "pk")
+    for authenticator in sorted(authenticators, key=lambda a: order.get(a.type, 2)):
+        kind = authenticator.type
+        if kind == Authenticator.Type.TOTP:
+            name = _("Authenticator app")
+        elif kind == Authenticator.Type.WEBAUTHN:
+            name = authenticator.wrap().name or _("Security key")
+        else:
+            left = len(authenticator.wrap().get_unused_codes())
+            name = _("Recovery codes (%(count)d left)") % {"count": left}
+        factors.append(
+            {
+                "name": name,
+                "kind": kind,
+                "added": authenticator.created_at,
+                "last_used": authenticator.last_used_at,
+            }
+        )
+    return factors
 
 
 def is_local_account(user) -> bool:

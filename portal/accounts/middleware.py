@@ -18,7 +18,6 @@ MFA_SETUP_ALLOWED = frozenset(
         "mfa_reauthenticate",
         "account_reauthenticate",
         "account_set_password",
-        "account_change_password",
         "account_logout",
         "set_language",
         "healthz",
@@ -29,6 +28,19 @@ MFA_SETUP_ALLOWED = frozenset(
 SESSION_FLAG = "portal.mfa_enrolled"
 
 
+def must_enrol(request) -> bool:
+    """A local account with the Admin role and no second factor yet."""
+    user = getattr(request, "user", None)
+    if user is None or user_role(user) < Role.ADMIN:
+        return False
+    if request.session.get(SESSION_FLAG) == user.pk:
+        return False
+    if is_enrolled(user) or not is_local_account(user):
+        request.session[SESSION_FLAG] = user.pk
+        return False
+    return True
+
+
 class MFARequiredMiddleware:
     """Local accounts with the Admin role must enrol a second factor before using the portal."""
 
@@ -36,7 +48,9 @@ class MFARequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if self._must_enrol(request):
+        # Templates on the way to enrolment (password set, authenticator app) explain why.
+        request.mfa_enrolment_required = must_enrol(request)
+        if request.mfa_enrolment_required:
             try:
                 name = resolve(request.path_info).url_name
             except Resolver404:
@@ -44,15 +58,3 @@ class MFARequiredMiddleware:
             if name not in MFA_SETUP_ALLOWED:
                 return redirect("mfa_activate_totp")
         return self.get_response(request)
-
-    @staticmethod
-    def _must_enrol(request) -> bool:
-        user = getattr(request, "user", None)
-        if user is None or user_role(user) < Role.ADMIN:
-            return False
-        if request.session.get(SESSION_FLAG) == user.pk:
-            return False
-        if is_enrolled(user) or not is_local_account(user):
-            request.session[SESSION_FLAG] = user.pk
-            return False
-        return True

@@ -79,13 +79,20 @@ def _mfa_failed(sender, request, user, authenticator=None, **kwargs):
 
 @receiver(account_signals.authentication_step_completed)
 def _step_completed(sender, request, user, method, **kwargs):
-    if kwargs.get("reauthenticated"):
+    from portal.accounts.first_sign_in import AFTER_LINK_MARK
+
+    # The first password's record is audited as auth.password_set (below), not here.
+    if kwargs.get("reauthenticated") and not kwargs.get(AFTER_LINK_MARK):
         record("auth.reauthenticate", target=user, actor=user, after={"method": method})
 
 
 @receiver(account_signals.password_set)
 def _password_set(sender, request, user, **kwargs):
-    record("auth.password_set", target=user, actor=user)
+    from portal.accounts.first_sign_in import password_chosen
+
+    fresh = password_chosen(request, user)
+    after = {"first_sign_in": True} if fresh else None
+    record("auth.password_set", target=user, actor=user, after=after)
 
 
 @receiver(account_signals.password_changed)

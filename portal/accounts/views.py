@@ -12,9 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.accounts import first_sign_in
+from portal.accounts import first_sign_in, invitations
 from portal.accounts.forms import ROLE_BY_NAME, InviteForm, RoleForm
-from portal.accounts.invitations import invite
 from portal.accounts.mfa import SECOND_FACTORS, factors_by_name, is_enrolled
 from portal.accounts.models import OneTimeLogin
 from portal.accounts.roles import set_role
@@ -102,11 +101,12 @@ def user_list(request):
     users = list(_users_queryset())
     for user in users:
         user.portal_role = role_from_groups(user)
-    return htmx_render(
-        request,
-        "accounts/users.html",
-        {"users": users, "invite_form": InviteForm(), "role_form": RoleForm()},
-    )
+    context = {"users": users, "invite_form": InviteForm(), "role_form": RoleForm()}
+    context["invite_link"] = invitations.take_link_for_admin(request)
+    response = htmx_render(request, "accounts/users.html", context)
+    if context["invite_link"]:
+        response["Cache-Control"] = "no-store"  # the link is shown once, never from a cache
+    return response
 
 
 @requires(read=Role.ADMIN, change=Role.ADMIN)
@@ -114,19 +114,22 @@ def user_list(request):
 def user_invite(request):
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user, _url = invite(
+        invitation = invitations.invite(
             form.cleaned_data["username"],
             form.cleaned_data["email"],
             ROLE_BY_NAME[form.cleaned_data["role"]],
             invited_by=request.user,
         )
-        messages.success(
-            request,
-            _("Invitation sent to %(email)s.") % {"email": user.email},
-        )
+        if invitation.mailed:
+            messages.success(
+                request, _("Invitation sent to %(email)s.") % {"email": invitation.user.email}
+            )
+        else:
+            invitations.keep_link_for_admin(request, invitation)
         return redirect("accounts:users")
     status = 400 if request.method == "POST" else 200
-    return htmx_render(request, "accounts/invite.html", {"form": form}, status=status)
+    context = {"form": form, "mail_works": invitations.mail_reaches_people()}
+    return htmx_render(request, "accounts/invite.html", context, status=status)
 
 
 def _other_user(request, pk):

@@ -5,6 +5,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.audit.api import record, snapshot
@@ -145,7 +146,7 @@ def run_everything(request):
     try:
         job = start_job(
             run_everything_task, kind="connectivity.everything",
-            label=_("Test everything for every tenant"), kwargs={"tenant_ids": None},
+            label=gettext_noop("Test everything for every tenant"), kwargs={"tenant_ids": None},
         )  # fmt: skip
     except QueueUnavailable as exc:
         messages.error(request, str(exc))
