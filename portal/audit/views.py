@@ -6,6 +6,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.audit import export
@@ -61,7 +62,10 @@ def event_list(request):
         # "Verify now": walk the chain in the background; the outcome is an audit event itself.
         try:
             job = start_job(
-                verify_chain_task, kind="audit.verify", label=_("Verify audit chain"), kwargs={}
+                verify_chain_task,
+                kind="audit.verify",
+                label=gettext_noop("Verify audit chain"),
+                kwargs={},
             )
         except QueueUnavailable as exc:
             messages.error(request, str(exc))

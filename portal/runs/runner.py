@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from connectivity import probes
 from connectivity.ews import CABundleAdapter, TokenError, fetch_token
-from connectivity.explain import explain
+from connectivity.explain import explain, said
+from connectivity.i18n import N_
 from connectivity.oauth import fetch_token_with_certificate
 from connectivity.probes.core import InvalidInput, Status, Step
 from connectivity.tlspolicy import verification_off
@@ -30,12 +31,12 @@ from portal.tenants.models import Tenant
 log = logging.getLogger(__name__)
 
 # Steps a run records when it cannot start; a probe's own steps follow only when it starts.
-SETTINGS_STEP = "Tenant settings"
-TOKEN_STEP = "Access token"  # noqa: S105 - a step name
-INPUT_STEP = "Test input"
-START_STEP = "Start the test"
+SETTINGS_STEP = N_("Tenant settings")
+TOKEN_STEP = N_("Access token")
+INPUT_STEP = N_("Test input")
+START_STEP = N_("Start the test")
 FIX_TENANT = "tenant_edit"  # a step marked so links to the tenant's edit form
-SETTINGS_HINT = (
+SETTINGS_HINT = N_(
     "Open the tenant's settings, fill in the missing value, save and run the test again."
 )
 
@@ -49,7 +50,7 @@ class CannotRun(Exception):  # noqa: N818 - reads naturally as ``raise CannotRun
         self.detail, self.hint, self.step, self.fix = detail, hint, step, fix
 
     def step_dict(self) -> dict:
-        step = Step(self.step, Status.FAIL, self.detail, self.hint).to_dict()
+        step = Step(self.step, Status.FAIL, self.detail, self.hint).to_dict(messages=True)
         if self.fix:
             step["fix"] = self.fix
         return step
@@ -106,19 +107,24 @@ def app_token(tenant: Tenant, ep: dict, ca_file) -> str:
         return data["access_token"]
     except TokenError as exc:
         raise CannotRun(
-            f"the token endpoint refused the application: {exc.error}: {exc.description}"[:400],
-            "Check the tenant id, the application (client) id and its secret or certificate in "
-            "the tenant's settings, and that the application has the Exchange permission with "
-            "admin consent.", step=TOKEN_STEP,
+            N_("the token endpoint refused the application: %(error)s: %(description)s",
+               error=exc.error, description=str(exc.description)[:300]),
+            N_("Check the tenant id, the application (client) id and its secret or certificate "
+               "in the tenant's settings, and that the application has the Exchange permission "
+               "with admin consent."), step=TOKEN_STEP,
         )  # fmt: skip
     except ValueError as exc:  # an unusable certificate/key (checked again at sign time)
-        raise CannotRun(f"the application's certificate cannot be used: {exc}", step=TOKEN_STEP)
+        raise CannotRun(
+            N_("the application's certificate cannot be used: %(reason)s", reason=exc),
+            step=TOKEN_STEP,
+        )
     except (requests.RequestException, OSError) as exc:
         detail, hint = explain(exc, timeout=settings.PROBE_TIMEOUT, host=urlsplit(
             ep["token_url"]).hostname)  # fmt: skip
         settings_help = "{ca_file}" in hint or "{dns_server}" in hint
         raise CannotRun(
-            f"the token endpoint {ep['token_url']} could not be reached: {detail}", hint,
+            N_("the token endpoint %(url)s could not be reached: %(detail)s",
+               url=ep["token_url"], detail=detail), hint,
             step=TOKEN_STEP, fix=FIX_TENANT if settings_help else "",
         )  # fmt: skip
 
@@ -128,7 +134,7 @@ def _mail_credentials(tenant: Tenant, ep: dict, ca_file) -> dict:
     if tenant.uses_oauth:
         if not tenant.test_mailbox:
             raise CannotRun(
-                "no default test mailbox is set: OAuth sign-in needs a mailbox to act as"
+                N_("no default test mailbox is set: OAuth sign-in needs a mailbox to act as")
             )
         return {"username": tenant.test_mailbox, "token": app_token(tenant, ep, ca_file)}
     return {"username": tenant.username, "password": tenant.password}
@@ -150,20 +156,24 @@ def tenant_call(tenant: Tenant, probe: str, ca_file: str | None):
     mailbox = tenant.test_mailbox
     if probe == Probe.DNS:
         if not tenant.primary_domain:
-            raise CannotRun("the tenant has no accepted domain whose DNS records could be tested")
+            raise CannotRun(
+                N_("the tenant has no accepted domain whose DNS records could be tested")
+            )
         common.pop("ca_file")
         return probes.probe_dns, {"domain": tenant.primary_domain, **tenant.dns_resolver(),
                                   **common}  # fmt: skip
     if probe == Probe.TLS:
         host, port = _host_port(ep["ews_url"])
         if not host:
-            raise CannotRun("no EWS URL is set to take the certificate from")
+            raise CannotRun(N_("no EWS URL is set to take the certificate from"))
         return probes.probe_tls, {"host": host, "port": port, **common}
     if probe in {Probe.SMTP, Probe.IMAP, Probe.POP3}:
         key = {"smtp": "smtp", "imap": "imap", "pop3": "pop"}[probe]
         host = ep[f"{key}_host"]
         if not host:
-            raise CannotRun(f"no {probe.upper()} host is set for this tenant")
+            raise CannotRun(
+                N_("no %(protocol)s host is set for this tenant", protocol=probe.upper())
+            )
         kwargs = {"host": host, "port": ep[f"{key}_port"], **common}
         if probe == Probe.SMTP:
             kwargs["security"] = ep["smtp_security"]
@@ -173,7 +183,7 @@ def tenant_call(tenant: Tenant, probe: str, ca_file: str | None):
         func = {"smtp": probes.probe_smtp, "imap": probes.probe_imap, "pop3": probes.probe_pop3}
         return func[probe], kwargs
     if not mailbox:
-        raise CannotRun("no default test mailbox is set for this tenant")
+        raise CannotRun(N_("no default test mailbox is set for this tenant"))
     if probe == Probe.AUTODISCOVER:
         kwargs = {"email": mailbox, "url": ep["autodiscover_url"] or None, **common}
         if tenant.dns_server:  # SRV lookups go to the tenant's DNS server too
@@ -195,10 +205,14 @@ def tenant_call(tenant: Tenant, probe: str, ca_file: str | None):
         kwargs = {"email": mailbox, "url": ep["mapi_url"] or None,
                   "autodiscover_url": ep["autodiscover_url"] or None, **common}  # fmt: skip
         if not kwargs["url"] and not kwargs["autodiscover_url"]:
-            raise CannotRun("neither the MAPI URL nor the Autodiscover URL is set")
+            raise CannotRun(N_("neither the MAPI URL nor the Autodiscover URL is set"))
         kwargs.update(_bearer_or_basic(tenant, ep, ca_file))
         return probes.probe_mapi, kwargs
-    raise CannotRun(f"unknown test {probe!r}", "Choose one of the listed tests.", fix="")
+    raise CannotRun(
+        N_("unknown test %(probe)s", probe=repr(probe)),
+        N_("Choose one of the listed tests."),
+        fix="",
+    )
 
 
 ADHOC_FUNCS = {
@@ -235,8 +249,10 @@ def _as_cannot_run(exc: Exception, run: ProbeRun) -> CannotRun:
         return exc
     if isinstance(exc, InvalidInput):
         fix = FIX_TENANT if run.tenant else ""
-        hint = SETTINGS_HINT if run.tenant else "Correct the value in the form and run it again."
-        return CannotRun(str(exc), hint, step=INPUT_STEP, fix=fix)
+        hint = (
+            SETTINGS_HINT if run.tenant else N_("Correct the value in the form and run it again.")
+        )
+        return CannotRun(said(exc), hint, step=INPUT_STEP, fix=fix)
     log.exception("run %s stopped on an unexpected error", run.pk)
     detail, hint = explain(exc, timeout=settings.PROBE_TIMEOUT)
     return CannotRun(detail, hint, step=START_STEP, fix="")
@@ -249,7 +265,7 @@ def execute(run: ProbeRun, password: str | None = None) -> ProbeRun:
     started = time.monotonic()
 
     def on_step(step):
-        run.steps.append(step.to_dict())
+        run.steps.append(step.to_dict(messages=True))
         ProbeRun.objects.filter(pk=run.pk).update(steps=run.steps)
 
     try:
@@ -263,7 +279,7 @@ def execute(run: ProbeRun, password: str | None = None) -> ProbeRun:
                 func, kwargs = adhoc_call({**run.params, "probe": run.probe}, password, ca_file)
             result = func(**kwargs, on_step=on_step)
         run.target = result.target[:300]
-        run.steps = [s.to_dict() for s in result.steps]
+        run.steps = [s.to_dict(messages=True) for s in result.steps]
         run.status = ProbeRun.status_from_steps(run.steps)
         run.cert_days_left = ProbeRun.days_left_from_steps(run.steps)
     except Exception as exc:  # noqa: BLE001 - whatever stops a run is shown as a step in words

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connections, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from portal.audit import context
 from portal.audit.api import record
@@ -89,12 +89,17 @@ def dispatch_due_schedules() -> dict:
     return {"started": len(started) - failed, "not_started": failed}
 
 
+def _english_label(run: ProbeRun) -> str:
+    """Labels are stored in English and shown in the reader's language (portal.lib.translate)."""
+    with translation.override("en"):
+        return f"{run.get_probe_display()} · {run.tenant or run.params.get('host', '')}"
+
+
 def start_run_job(run: ProbeRun, sealed_password: str | None = None):
     """One run as one job; the run points at its job. Raises QueueUnavailable (run closed)."""
     try:
         job = start_job(
-            run_probe_task, kind="connectivity.run", label=f"{run.get_probe_display()} · "
-            f"{run.tenant or run.params.get('host', '')}",
+            run_probe_task, kind="connectivity.run", label=_english_label(run),
             kwargs={"run_id": run.pk, "sealed_password": sealed_password}, tenant=run.tenant,
         )  # fmt: skip
     except QueueUnavailable as exc:
