@@ -344,7 +344,6 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600, minimum=10)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Publishing a job must fail fast (the person is waiting for the page), never hang on a dead broker.
 CELERY_BROKER_CONNECTION_TIMEOUT = 4
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
@@ -355,18 +354,19 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 10, minimum=1)
 JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 60, minimum=3)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "dispatch-due-connectivity-tests": {
         "task": "runs.dispatch_due",
         "schedule": 60.0,
         "options": {"expires": 55},
     },
-}
     "reap-stale-jobs": {
         "task": "jobs.reap_stale",
         "schedule": 30.0,
         "options": {"expires": 25},
     },
+}
 # Audit retention: events older than this many days are exported under VAR_DIR/audit-exports/
 # and then purged, once an hour; 0 keeps everything forever.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 0, minimum=0)
