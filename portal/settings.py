@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "portal.jobs",
     "portal.tenants",
     "portal.runs",
+    "portal.configuration",
     "portal.core",
 ]
 

@@ -11,5 +11,6 @@ urlpatterns = [
     path("tenants/", include("portal.tenants.urls")),
     path("connectivity/", include("portal.runs.urls")),
     path("audit/", include("portal.audit.urls")),
+    path("configuration/", include("portal.configuration.urls")),
     path("", include("portal.core.urls")),
 ]
