@@ -1,7 +1,8 @@
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,6 +14,8 @@ from portal.jobs.api import QueueUnavailable, start_job
 from portal.lib.access import Role, get_object_for_user, requires
 from portal.lib.crypto import encrypt
 from portal.lib.htmx import render
+from portal.lib.validators import validate_single_line
+from portal.runs import present
 from portal.runs.forms import AdhocForm, ScheduleForm
 from portal.runs.models import TENANT_PROBES, Probe, ProbeRun, RunStatus, Schedule
 from portal.runs.tasks import run_everything_task, start_run_job
@@ -107,7 +110,57 @@ def run_detail(request, run_id):
         ProbeRun.objects.select_related("tenant", "started_by", "schedule"), request.user,
         pk=run_id,
     )  # fmt: skip
-    return render(request, "runs/run.html", {"run": run}, partial="live")
+    return render(request, "runs/run.html", {
+        "run": run, "params": present.param_rows(run), "running_step": present.running_step(run),
+        "needs_password": present.needs_password(run),
+    }, partial="live")  # fmt: skip
+
+
+@requires()
+@require_GET
+def run_ticket(request, run_id):
+    """The run as plain text to paste into a ticket (the run page loads it when asked)."""
+    run = get_object_for_user(
+        ProbeRun.objects.select_related("tenant", "started_by"), request.user, pk=run_id
+    )
+    return render(request, "runs/ticket.html", {"run": run, "ticket_text": present.as_text(run)},
+                  partial="ticket")  # fmt: skip
+
+
+@requires()
+@require_GET
+def run_download(request, run_id):
+    run = get_object_for_user(
+        ProbeRun.objects.select_related("tenant", "started_by"), request.user, pk=run_id
+    )
+    response = JsonResponse(present.as_json(run), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-{run.probe}.json"'
+    return response
+
+
+@requires(read=Role.OPERATOR, change=Role.OPERATOR)
+@require_POST
+def run_again(request, run_id):
+    """The same test for the same tenant (or host) once more, as a new run."""
+    run = get_object_for_user(
+        ProbeRun.objects.select_related("tenant", "job"), request.user, Role.OPERATOR, pk=run_id
+    )
+    password = request.POST.get("password", "")
+    if present.needs_password(run):
+        try:
+            validate_single_line(password)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+            return redirect("connectivity:run", run_id=run.pk)
+        if not password:
+            messages.error(request, _("Type the password again: it is used for one run and "
+                                      "never kept."))  # fmt: skip
+            return redirect("connectivity:run", run_id=run.pk)
+    again = ProbeRun.objects.create(
+        tenant=run.tenant, probe=run.probe, params=run.params, started_by=request.user,
+        target="" if run.tenant else run.params.get("host", run.target),
+    )  # fmt: skip
+    return _start_run(request, again, encrypt(password) if password and not run.tenant else None)
 
 
 @requires()
@@ -129,7 +182,7 @@ def history(request, pk, probe):
 @requires(read=Role.OPERATOR, change=Role.OPERATOR)
 @require_http_methods(["GET", "POST"])
 def adhoc(request):
-    form = AdhocForm(request.POST or None)
+    form = AdhocForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         run = ProbeRun.objects.create(
             probe=form.cleaned_data["probe"], params=form.params(), started_by=request.user,
@@ -152,6 +205,24 @@ def run_everything(request):
         messages.error(request, str(exc))
         return redirect("connectivity:index")
     messages.success(request, _("All tests started for every tenant."))
+    return redirect("jobs:detail", job_id=job.pk)
+
+
+@requires(read=Role.OPERATOR, change=Role.OPERATOR)
+@require_POST
+def run_tenant_all(request, pk):
+    """Every test of one tenant, as one job (the same task as "Test everything")."""
+    tenant = get_object_for_user(Tenant.objects.all(), request.user, Role.OPERATOR, pk=pk)
+    try:
+        job = start_job(
+            run_everything_task, kind="connectivity.everything",
+            label=gettext_noop("All tests for %(name)s") % {"name": tenant.name},
+            kwargs={"tenant_ids": [tenant.pk]}, tenant=tenant,
+        )  # fmt: skip
+    except QueueUnavailable as exc:
+        messages.error(request, str(exc))
+        return redirect("tenants:detail", pk=tenant.pk)
+    messages.success(request, _("All tests started for %(name)s.") % {"name": tenant.name})
     return redirect("jobs:detail", job_id=job.pk)
 
 

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import trustme
 from django.core.management import call_command
@@ -5,6 +7,7 @@ from django.db import connection
 
 from portal.audit.censor import CENSOR
 from portal.audit.models import AuditEvent
+from portal.tenants.forms import TenantForm
 from portal.tenants.models import Tenant
 
 pytestmark = pytest.mark.django_db
@@ -221,3 +224,36 @@ def test_changing_a_tenant_needs_a_fresh_reauthentication(admin_client):
     assert response["Location"].startswith("/accounts/reauthenticate/")
     assert not Tenant.objects.exists()
     assert not AuditEvent.objects.filter(action="tenant.create").exists()
+
+
+def test_the_form_shows_each_field_only_for_its_kind_and_authentication(
+    reauthenticated_admin_client,
+):
+    html = reauthenticated_admin_client.get("/tenants/new/").content.decode()
+    assert "data-dynamic-form" in html
+    wrapper = r'<div class="field[^"]*" data-show-if="([^"]+)">\s*(?:<input[^>]*>\s*)?'
+    found = re.findall(wrapper + r'<label for="id_(\w+)"', html)
+    shown = {field: condition for condition, field in found}
+    oauth = "auth_method=oauth_secret,oauth_cert"
+    assert shown == {
+        "cloud": "kind=online", "directory_id": "kind=online", "token_url": oauth,
+        "client_id": oauth, "client_secret": "auth_method=oauth_secret",
+        "certificate_pem": "auth_method=oauth_cert", "username": "auth_method=basic,ntlm",
+        "password": "auth_method=basic,ntlm",
+    }  # fmt: skip
+    # Without the page's script every field still shows (none is rendered hidden).
+    for name in TenantForm.Meta.fields + ["accepted_domains_text", "client_secret", "password"]:
+        assert f'name="{name}"' in html, name
+    assert not re.search(r'class="field[^"]*"[^>]* hidden', html)
+    # Basic and NTLM are offered only for Exchange Server (Exchange Online refuses them).
+    assert re.search(r'<option value="basic" data-show-if="kind=server"', html)
+    assert re.search(r'<option value="ntlm" data-show-if="kind=server"', html)
+    assert re.search(r'<option value="oauth_secret"(?! data-show-if)', html)
+
+
+def test_the_server_still_decides_what_is_valid(reauthenticated_admin_client):
+    # A browser without the script can still post Basic for Exchange Online: refused in words.
+    data = {**VALID, "auth_method": "basic", "username": "svc", "password": "pw"}
+    response = reauthenticated_admin_client.post("/tenants/new/", data)
+    assert response.status_code == 200 and not Tenant.objects.exists()
+    assert "accepts only OAuth" in " ".join(response.context["form"].errors["auth_method"])
