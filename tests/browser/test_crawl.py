@@ -31,8 +31,6 @@ MAX_PAGES = 70
 PER_PATTERN = 2
 # Links that end the session or only answer POST; the crawl must not sign itself out.
 SKIP_PREFIXES = ("/accounts/logout/", "/i18n/", "/static/")
-# Downloads are fetched and their status checked, not rendered.
-DOWNLOADS = ("/audit/export.",)
 
 
 @pytest.fixture
@@ -92,7 +90,10 @@ def _pattern(url: str) -> str | None:
 
 
 def _links(page, origin: str) -> list[str]:
-    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+    # getAttribute, not .href: an SVG link's href is an object, not a string.
+    hrefs = page.eval_on_selector_all(
+        "a[href]", "els => els.map(e => new URL(e.getAttribute('href'), document.baseURI).href)"
+    )
     found = []
     for href in hrefs:
         parts = urlsplit(href)
@@ -123,6 +124,18 @@ def _wider_than_screen(page) -> list[str]:
     )
 
 
+def _is_download(page, url: str, problems: list[str]) -> bool:
+    """Files (exports, a run as JSON) are fetched and their status checked, not rendered."""
+    response = page.request.get(url, max_redirects=0)
+    headers = response.headers
+    attachment = "attachment" in headers.get("content-disposition", "")
+    if not attachment and headers.get("content-type", "").startswith("text/html"):
+        return False
+    if response.status >= 400:
+        problems.append(f"{url}: download answered {response.status}")
+    return response.status < 300 or response.status >= 400
+
+
 def crawl(page, origin: str) -> tuple[dict[str, str], list[str]]:
     """Visit pages breadth-first from "/"; return {pattern: first url} and the problems found."""
     problems: list[str] = []
@@ -140,10 +153,7 @@ def crawl(page, origin: str) -> tuple[dict[str, str], list[str]]:
         per_pattern[pattern] = per_pattern.get(pattern, 0) + 1
         patterns.setdefault(pattern, url)
         visited += 1
-        if url.startswith(DOWNLOADS):
-            response = page.request.get(url)
-            if response.status >= 400:
-                problems.append(f"{url}: download answered {response.status}")
+        if _is_download(page, url, problems):
             continue
         page.problems.console_errors.clear()
         response = page.goto(url)

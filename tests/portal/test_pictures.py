@@ -67,7 +67,9 @@ def test_history_page_draws_the_axis_and_scales_to_its_box(viewer_client):
     svg = page[page.index("<svg") : page.index("</svg>")]
     assert f'viewBox="0 0 {WIDTH} {HEIGHT}"' in svg and 'width="100%"' in svg
     assert svg.count("<rect ") == 3
-    assert len(re.findall(r"<rect [^>]*><title>2026-11-2\d \d\d:\d\d: ", svg)) == 3
+    # Each bar is a link named by its title (the hover text): when, result, duration.
+    titled = re.findall(r'<a href="/connectivity/runs/\d+/"><title>2026-11-2\d \d\d:\d\d: ', svg)
+    assert len(titled) == 3
     assert "Could not run" in svg
     texts = re.findall(r'<text( class="tick-mid")? x="[\d.]+" y="\d+" text-anchor="(\w+)">', svg)
     assert texts == [("", "start"), (' class="tick-mid"', "middle"), ("", "end")]
