@@ -60,7 +60,7 @@ def _descendants(pid: int, table: dict[int, dict]) -> set[int]:
 
 def _healthz(port: int) -> int | None:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
