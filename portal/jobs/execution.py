@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from portal.jobs.models import Job
 
@@ -96,8 +96,9 @@ def _finish(lease: Lease, result) -> None:
 
 
 def _fail(lease: Lease, exc: BaseException) -> None:
-    # The person sees words and where to look; the traceback goes to the worker's log.
-    message = _(
+    # The person sees words and where to look; the traceback goes to the worker's log. English
+    # on the row, translated when shown (portal.lib.translate).
+    message = gettext_noop(
         "The job stopped because of an internal error (%(kind)s). Nothing more was done. "
         "What to do: start it again; if it fails again, the worker's log has the details "
         "for job %(job)s."

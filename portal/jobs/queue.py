@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from celery import current_app
 from django.conf import settings
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from portal.audit.celery_context import HEADER
 
@@ -28,11 +28,26 @@ def _broker_place() -> str:
     return f"{parts.scheme}://{host}:{parts.port}" if parts.port else f"{parts.scheme}://{host}"
 
 
+# Why a folder cannot be written, in words the catalogue knows (the OS's own wording otherwise).
+_FOLDER_ERRORS = {
+    errno.ENOTDIR: gettext_noop("a file stands where the folder should be"),
+    errno.ENOENT: gettext_noop("it does not exist"),
+    errno.EACCES: gettext_noop("permission denied"),
+    errno.EPERM: gettext_noop("permission denied"),
+    errno.EROFS: gettext_noop("the file system is read-only"),
+    errno.ENOSPC: gettext_noop("the disk is full"),
+}
+
+
 def explain(exc: BaseException) -> str:
+    """The reason in English: it is stored on the job row and translated when shown (the
+    templates are catalogued in portal.lib.translate.STORED_TEMPLATES)."""
     place = _broker_place()
     if settings.CELERY_BROKER_URL.startswith("filesystem"):
-        why = getattr(exc, "strerror", None) or _("it cannot be written")
-        return _(
+        why = _FOLDER_ERRORS.get(getattr(exc, "errno", None)) or getattr(
+            exc, "strerror", None
+        ) or gettext_noop("it cannot be written")  # fmt: skip
+        return gettext_noop(
             "The job queue is not available: the queue folder %(place)s cannot be written "
             "(%(why)s). Nothing was started. What to do: make sure the portal's account can "
             "write to that folder (VAR_DIR/celery), then start the job again."
@@ -41,10 +56,10 @@ def explain(exc: BaseException) -> str:
         errno.ECONNREFUSED,
     )
     if refused or "refused" in str(exc).lower():
-        why = _("it refused the connection")
+        why = gettext_noop("it refused the connection")
     else:
-        why = _("it did not answer")
-    return _(
+        why = gettext_noop("it did not answer")
+    return gettext_noop(
         "The job queue is not available: the message broker at %(place)s cannot be reached "
         "(%(why)s). Nothing was started. What to do: start the broker or correct "
         "CELERY_BROKER_URL (the health check /healthz shows the broker's state), then start "

@@ -13,7 +13,7 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from portal.audit.api import record
 from portal.jobs import kinds
@@ -35,7 +35,8 @@ def reap_stale(now=None) -> dict:
     counts = {"requeued": 0, "failed": 0}
     for job in stale_jobs(now):
         seen = date_format(timezone.localtime(job.heartbeat_at), "Y-m-d H:i:s")
-        reason = _(
+        # English on the row (a worker has no reader); translated when shown (portal.lib.translate).
+        reason = gettext_noop(
             "The worker running this job (%(worker)s) stopped answering; it was last heard "
             "from at %(seen)s."
         ) % {"worker": job.worker or "?", "seen": seen}
@@ -54,12 +55,14 @@ def recover(job: Job, reason: str) -> str | None:
     if may_repeat and kind.repeatable(job):
         return "requeued" if _requeue(job, kind, reason) else None
     if not job.task_name or job.attempts < settings.JOB_MAX_ATTEMPTS:
-        why = _("It was not started again because it is not safe to repeat.")
+        why = gettext_noop("It was not started again because it is not safe to repeat.")
     else:
-        why = _("It was not started again: it has already been tried %(n)s times.") % {
+        why = gettext_noop("It was not started again: it has already been tried %(n)s times.") % {
             "n": job.attempts
         }
-    words = f"{reason} {why} " + _("What to do: check the worker, then start the job again.")
+    words = f"{reason} {why} " + gettext_noop(
+        "What to do: check the worker, then start the job again."
+    )
     return "failed" if end_interrupted(job, words) else None
 
 
@@ -70,7 +73,7 @@ def _requeue(job: Job, kind, reason: str) -> bool:
         pk=job.pk, status=job.status, attempts=job.attempts, heartbeat_at=job.heartbeat_at
     ).update(
         status=Job.Status.QUEUED, worker="", heartbeat_at=None,
-        message=(reason + " " + _("Started again (attempt %(n)s of %(max)s).") % {
+        message=(reason + " " + gettext_noop("Started again (attempt %(n)s of %(max)s).") % {
             "n": job.attempts + 1, "max": settings.JOB_MAX_ATTEMPTS})[:400],
     )  # fmt: skip
     if not moved:

@@ -30,6 +30,24 @@ STORED_TEMPLATES = (
     ),
     gettext_noop("It was not started again: it has already been tried %(n)s times."),
     gettext_noop("Started again (attempt %(n)s of %(max)s)."),
+    # portal/jobs/queue.py: a job that could not be handed to the queue.
+    gettext_noop(
+        "The job queue is not available: the queue folder %(place)s cannot be written "
+        "(%(why)s). Nothing was started. What to do: make sure the portal's account can "
+        "write to that folder (VAR_DIR/celery), then start the job again."
+    ),
+    gettext_noop(
+        "The job queue is not available: the message broker at %(place)s cannot be reached "
+        "(%(why)s). Nothing was started. What to do: start the broker or correct "
+        "CELERY_BROKER_URL (the health check /healthz shows the broker's state), then start "
+        "the job again."
+    ),
+    # portal/jobs/execution.py: the task raised.
+    gettext_noop(
+        "The job stopped because of an internal error (%(kind)s). Nothing more was done. "
+        "What to do: start it again; if it fails again, the worker's log has the details "
+        "for job %(job)s."
+    ),
 )
 # counts_in_words' sentences (catalogued with their plural forms by portal/runs/jobkinds.py).
 _PLURAL_COUNTS = (
@@ -118,6 +136,8 @@ def _by_template(text: str, templates, depth: int, need_change: bool) -> str | N
         if not match:
             continue
         parts = match.groupdict()
+        if any(_SENTENCE_END.search(value) for value in parts.values()):
+            continue  # a sentence of its own swallowed by a placeholder: split by sentences
         args = {key: stored(value, depth + 1) for key, value in parts.items()}
         if need_change and args == parts:
             continue  # a bare skeleton such as "%(a)s: %(b)s" only helps when a part translates

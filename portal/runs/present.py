@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal.jobs.api import WITHHELD
+from portal.lib import translate
+from portal.runs.forms import AdhocForm
 from portal.runs.hints import hint_text
 from portal.runs.models import ProbeRun, RunStatus
 
@@ -28,12 +30,29 @@ PARAM_LABELS = {
 STEP_MARKS = {"pass": "✓", "warn": "!", "fail": "✗", "skip": "–"}
 
 
+def _param_value(key: str, value) -> str:
+    if key == "ca_bundle":
+        return _("given")
+    if key == "security":  # the form's words for it (STARTTLS, Implicit TLS, None)
+        return str(dict(AdhocForm.base_fields["security"].choices).get(value, value))
+    return str(value)
+
+
 def param_rows(run: ProbeRun) -> list[tuple[str, str]]:
     """(label, value) of an ad-hoc run's settings; a CA bundle is named, not printed."""
     return [
-        (str(PARAM_LABELS.get(key, key)), _("given") if key == "ca_bundle" else str(value))
+        (str(PARAM_LABELS.get(key, key)), _param_value(key, value))
         for key, value in run.params.items()
     ]
+
+
+def error_text(run: ProbeRun) -> str:
+    """``run.error`` in the reader's language: the failing step's sentence when it is one (a
+    run that could not start), else stored English text (a queue failure, a lost worker)."""
+    for step in reversed(run.steps):
+        if step.get("detail") and str(step["detail"])[:500] == run.error:
+            return translate.step_text(step, "detail")
+    return translate.stored(run.error)
 
 
 def needs_password(run: ProbeRun) -> bool:
@@ -94,28 +113,35 @@ def as_json(run: ProbeRun) -> dict:
     }
 
 
+def _row(label: str, value) -> str:
+    return f"{label}: {value}"
+
+
 def as_text(run: ProbeRun) -> str:
     """A plain-text summary to paste into a ticket, in the reader's language."""
-    lines = [f"{_('Test')}: {run.get_probe_display()}"]
+    # Labels are gettext calls of their own: makemessages does not see calls inside f-strings.
+    lines = [_row(_("Test"), run.get_probe_display())]
     if run.tenant:
-        lines.append(f"{_('Tenant')}: {run.tenant.name}")
+        lines.append(_row(_("Tenant"), run.tenant.name))
     if run.target:
-        lines.append(f"{_('Target')}: {run.target}")
-    lines += [f"{label}: {value}" for label, value in param_rows(run)]
+        lines.append(_row(_("Target"), run.target))
+    lines += [_row(label, value) for label, value in param_rows(run)]
     lines += [
-        f"{_('Result')}: {run.get_status_display()}",
-        f"{_('When')}: {localtime(run.created_at):%Y-%m-%d %H:%M:%S %Z}".rstrip(),
+        _row(_("Result"), run.get_status_display()),
+        _row(_("When"), f"{localtime(run.created_at):%Y-%m-%d %H:%M:%S %Z}").rstrip(),
     ]
     if run.duration_ms is not None:
-        lines.append(f"{_('Duration')}: {run.duration_ms} ms")
+        lines.append(_row(_("Duration"), _("%(ms)s ms") % {"ms": run.duration_ms}))
     if run.error:
-        lines.append(f"{_('Error')}: {run.error}")
-    lines += [f"{_('Link')}: {as_json(run)['url']}", "", f"{_('Steps')}:"]
+        lines.append(_row(_("Error"), error_text(run)))
+    lines += [_row(_("Link"), as_json(run)["url"]), "", _("Steps") + ":"]
     for step in run.steps:
-        ms = f" ({step['ms']} ms)" if step.get("ms") else ""
-        lines.append(f"{STEP_MARKS.get(step.get('status'), '·')} {step.get('name', '')}{ms}")
+        ms = " (" + _("%(ms)s ms") % {"ms": step["ms"]} + ")" if step.get("ms") else ""
+        name = _(step["name"]) if step.get("name") else ""  # step names are catalogue entries
+        lines.append(f"{STEP_MARKS.get(step.get('status'), '·')} {name}{ms}")
         if step.get("detail"):
-            lines.append(f"    {step['detail']}")
+            lines.append(f"    {translate.step_text(step, 'detail')}")
         if step.get("hint"):
-            lines.append(f"    {_('What to do:')} {hint_text(step['hint'])}")
+            hint = hint_text(translate.step_text(step, "hint"))
+            lines.append(f"    {_('What to do:')} {hint}")
     return "\n".join(lines)

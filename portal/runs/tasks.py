@@ -31,10 +31,10 @@ def run_probe_task(run_id: int, sealed_password: str | None = None) -> dict:
     )
     if run.schedule_id:
         _notify_on_change(run)
-    return {
-        "run": run.pk, "status": run.status, "outcome": outcome_of([run.status]),
-        "message": f"{run.get_probe_display()}: {run.get_status_display()}",
-    }  # fmt: skip
+    with translation.override("en"):  # stored in English, translated when shown
+        message = f"{run.get_probe_display()}: {run.get_status_display()}"
+    return {"run": run.pk, "status": run.status, "outcome": outcome_of([run.status]),
+            "message": message}  # fmt: skip
 
 
 def _notify_on_change(run: ProbeRun) -> None:
@@ -159,5 +159,6 @@ def run_everything_task(tenant_ids: list[int] | None = None) -> dict:
         after={"runs": len(runs), "statuses": counts},
         result="success" if outcome != "problems" else "failure",
     )
-    return {"runs": len(runs), "statuses": counts, "outcome": outcome,
-            "message": counts_in_words(counts)}  # fmt: skip
+    with translation.override("en"):  # stored in English, translated when shown
+        message = counts_in_words(counts)
+    return {"runs": len(runs), "statuses": counts, "outcome": outcome, "message": message}

@@ -8,6 +8,7 @@ register = template.Library()
 
 
 @register.filter
-def stored_text(text: str) -> str:
-    """``{{ job.label|stored_text }}`` (see portal.lib.translate.stored)."""
-    return translate.stored(text)
+def stored_text(text) -> str:
+    """``{{ job.label|stored_text }}`` (see portal.lib.translate.stored); also a flash message,
+    which may carry a sentence stored in English (a queue failure)."""
+    return translate.stored(str(text)) if text is not None else ""
