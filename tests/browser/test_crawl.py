@@ -20,7 +20,7 @@ from portal.lib.access import Role
 from portal.runs import runner
 from portal.runs.models import ProbeRun, Schedule
 from portal.tenants.models import Tenant
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import ARTIFACTS, sign_in
 from tests.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
@@ -201,6 +201,10 @@ def test_crawl_every_linked_page(page, live_server, portal_data, role, language)
             page.get_by_label("Language").select_option("ru")
         assert page.locator("html").get_attribute("lang") == "ru"
     patterns, problems = crawl(page, live_server.url)
+    # What was visited, one pattern and its first URL a line, for whoever reads the artifacts.
+    ARTIFACTS.mkdir(exist_ok=True)
+    listing = "".join(f"{pattern}\t{url}\n" for pattern, url in sorted(patterns.items()))
+    (ARTIFACTS / f"crawl-{role}-{language}.txt").write_text(listing)
     assert problems == [], "\n".join(problems)
     routes = {p.split("?", 1)[0] for p in patterns}
     wanted = set(EXPECTED["viewer"])

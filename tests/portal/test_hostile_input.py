@@ -169,3 +169,17 @@ def test_a_request_for_another_host_gets_the_plain_bad_request_page(anon_client)
     response = anon_client.get("/", HTTP_HOST="evil.example")
     assert response.status_code == 400
     assert "Nothing was changed" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [("username", "bob\r\nX-Injected: 1"), ("email", "bob@contoso.com\r\nBcc: x@y.z")],
+)
+def test_invitation_refuses_line_breaks(admin_client, field, value):
+    from django.contrib.auth import get_user_model
+
+    data = {"username": "bob", "email": "bob@contoso.com", "role": "viewer", field: value}
+    response = admin_client.post("/accounts/users/invite/", data)
+    assert response.status_code == 400
+    assert field in response.context["form"].errors
+    assert not get_user_model().objects.filter(username__startswith="bob").exists()
