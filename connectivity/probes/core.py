@@ -18,6 +18,7 @@ Typical probe body::
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -277,13 +278,42 @@ def reject_crlf(label: str, value: str | None) -> None:
         raise InvalidInput(f"{label} must not contain CR, LF or NUL characters")
 
 
+def looks_numeric(label: str) -> bool:
+    """ "1e309", "0x7f", "26 digits": resolvers read such a last label as a number, not a name."""
+    if not label[:1].isdigit():
+        return False
+    if label.lower().startswith("0x"):
+        return True
+    try:
+        float(label)
+    except ValueError:
+        return False
+    return True
+
+
 def validate_host(host: str) -> str:
-    """A host name or IP literal: no spaces, no control characters, sane length."""
+    """A host name or IP literal: no spaces, no control characters, sane length, no number
+    posing as a name, a well-formed IPv6 literal."""
     if not host or len(host) > 253:
         raise InvalidInput("host must be 1-253 characters")
     bad = sorted({c for c in host if c not in _HOST_ALLOWED})
     if bad:
         raise InvalidInput(f"host contains characters not allowed in a host name: {bad!r}")
+    literal = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if ":" in literal:
+        try:
+            ipaddress.IPv6Address(literal)
+        except ValueError:
+            raise InvalidInput(f"host {host!r} is not a valid IPv6 address") from None
+        return host
+    name = host.removesuffix(".")
+    if looks_numeric(name.split(".")[-1]):
+        try:
+            ipaddress.IPv4Address(name)
+        except ValueError:
+            raise InvalidInput(
+                f"host {host!r} is neither a host name nor a valid IPv4 address"
+            ) from None
     return host
 
 

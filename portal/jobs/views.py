@@ -21,4 +21,6 @@ def job_detail(request, job_id):
     job = get_object_for_user(Job.objects.select_related("created_by"), request.user, pk=job_id)
     describe = kinds.get(job.kind).describe
     summary = describe(job) if describe else None
+    if summary is not None and not job.is_done and not summary.links:
+        summary = None  # nothing has started yet: no outcome to speak of
     return render(request, "jobs/detail.html", {"job": job, "summary": summary}, partial="status")

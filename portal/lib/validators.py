@@ -11,6 +11,8 @@ import unicodedata
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from connectivity.probes.core import looks_numeric
+
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 # Categories that can end a line or hide text: controls, format characters, line/paragraph
 # separators, surrogates and private-use code points.
@@ -90,7 +92,7 @@ def normalize_host(value: str) -> str:
             params={"value": value},
             code="invalid_host",
         )
-    if _looks_numeric(labels[-1]):
+    if looks_numeric(labels[-1]):
         # "1e309", "0x7f" or digits: resolvers read such names as numbers, never as names.
         raise ValidationError(
             _("“%(value)s” is neither a host name nor a valid IPv4 address."),
@@ -98,15 +100,3 @@ def normalize_host(value: str) -> str:
             code="invalid_host",
         )
     return name
-
-
-def _looks_numeric(label: str) -> bool:
-    if not label[:1].isdigit():
-        return False
-    if label.startswith("0x"):
-        return True
-    try:
-        float(label)
-    except ValueError:
-        return False
-    return True

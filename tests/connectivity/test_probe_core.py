@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
+
 from connectivity.probes import sasl
-from connectivity.probes.core import Recorder, Status
+from connectivity.probes.core import InvalidInput, Recorder, Status
 
 
 def test_fatal_failure_skips_the_rest_and_streams_every_step():
@@ -132,3 +134,19 @@ def test_xoauth2_refusal_reads_the_error_challenge():
     )
     assert sasl.xoauth2_refusal(b"not json") == "the server refused the token"
     assert sasl.xoauth2_refusal(b"[1, 2]") == "the server refused the token"
+
+
+@pytest.mark.parametrize("host", ["1e309", "12345678901234567890123456", "0x7f.0.0.1",
+                                  "256.1.1.1", "[::zz]", "1::2::3"])  # fmt: skip
+def test_the_engine_refuses_numbers_posing_as_host_names(host):
+    from connectivity.probes.core import validate_host
+
+    with pytest.raises(InvalidInput):
+        validate_host(host)
+
+
+@pytest.mark.parametrize("host", ["::1", "[::1]", "127.0.0.1", "mail.contoso.com", "x1e3.test"])
+def test_the_engine_accepts_names_and_ip_literals(host):
+    from connectivity.probes.core import validate_host
+
+    assert validate_host(host) == host

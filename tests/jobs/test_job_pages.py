@@ -157,3 +157,9 @@ def test_an_attempt_that_lost_its_lease_cannot_overwrite_the_job(db):
     _finish(second, {"outcome": "ok"})
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED
+
+
+def test_a_job_that_has_not_started_claims_no_outcome(operator_client):
+    job = Job.objects.create(kind="connectivity.everything", label="Test everything")
+    page = operator_client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "Queued" in page and "no tests" not in page and "Outcome" not in page
