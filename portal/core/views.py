@@ -6,7 +6,7 @@ from django.views.decorators.http import require_GET
 
 from portal.accounts.checks import sso_origin_report
 from portal.core.health import audit_guard_status, broker_status, database_status
-from portal.lib.access import requires
+from portal.lib.access import Role, has_role, requires
 from portal.lib.htmx import render
 
 # Areas whose features are still to come: each page says so plainly and what to do meanwhile.
@@ -65,6 +65,15 @@ def healthz(request):
         "broker": {"ok": broker_ok, "detail": broker_detail},
         "audit_guard": {"ok": guard_ok, "detail": guard_detail},
         # Reported, not fatal: the portal still serves local sign-in when an IdP is misconfigured.
-        "sso": sso_origin_report(),
+        "sso": sso_summary(request),
     }
     return JsonResponse(body, status=200 if ok else 503)
+
+
+def sso_summary(request) -> dict:
+    """Provider names, IdP origins and metadata URLs are for a signed-in Admin (and for
+    `manage.py check`); anyone else, a load balancer too, learns only "fine or not" and a count."""
+    report = sso_origin_report()
+    if has_role(request.user, Role.ADMIN) and not getattr(request, "mfa_enrolment_required", True):
+        return report
+    return {"ok": report["ok"], "providers": len(report["providers"])}

@@ -1,5 +1,6 @@
 """The CSP lets exactly the configured provider's sign-in origin through, on its start view only;
-the start-up check and /healthz say when a provider's sign-in page would be blocked.
+the start-up check and /healthz (in detail to a signed-in Admin only) say when a provider's
+sign-in page would be blocked.
 
 Providers are real HTTP servers on loopback: oidc-provider-mock, a discovery document whose
 authorization endpoint is on another origin than its issuer, and pysaml2's IdP metadata.
@@ -11,10 +12,13 @@ import socket
 import pytest
 from django.core.cache import cache
 from django.core.checks import run_checks
+from django.test import Client
 from werkzeug.wrappers import Request, Response
 
 from portal.accounts.sso_config import socialaccount_providers
 from portal.accounts.sso_origins import all_sign_in_origins, origin_of
+from portal.lib.access import Role
+from tests.conftest import make_user
 from tests.oidc.servers import oidc_provider, saml_idp, serve
 
 pytestmark = pytest.mark.django_db
@@ -119,7 +123,9 @@ def test_only_the_provider_start_view_allows_the_providers_origin(client, settin
         assert form_action(client.get("/accounts/password/reset/")) == "'self'"
 
 
-def test_the_origin_comes_from_discovery_not_from_the_issuer(client, settings, monkeypatch):
+def test_the_origin_comes_from_discovery_not_from_the_issuer(
+    client, admin_client, settings, monkeypatch
+):
     discovery = Discovery("http://127.0.0.2:4443/authorize")
     with serve(discovery) as issuer:
         configure(settings, monkeypatch, oidc_env(issuer))
@@ -128,7 +134,7 @@ def test_the_origin_comes_from_discovery_not_from_the_issuer(client, settings, m
         assert issuer not in confirmation["Content-Security-Policy"]
         client.get("/accounts/oidc/corp/login/")
         assert discovery.hits == 1  # cached
-        report = client.get("/healthz").json()["sso"]
+        report = admin_client.get("/healthz").json()["sso"]
         assert report["providers"][0]["origin"] == "http://127.0.0.2:4443"
         assert report["providers"][0]["source"] == "discovery"
 
@@ -146,7 +152,9 @@ def test_entra_provider_uses_its_own_discovery(client, settings, monkeypatch):
         assert (found.kind, found.origin, found.source) == ("entra", idp.url, "discovery")
 
 
-def test_failed_discovery_falls_back_to_the_issuer_and_warns(client, settings, monkeypatch):
+def test_failed_discovery_falls_back_to_the_issuer_and_warns(
+    client, admin_client, settings, monkeypatch
+):
     issuer = f"http://127.0.0.1:{closed_port()}/tenant"
     configure(settings, monkeypatch, oidc_env(issuer))
     confirmation = client.get("/accounts/oidc/corp/login/")
@@ -157,7 +165,8 @@ def test_failed_discovery_falls_back_to_the_issuer_and_warns(client, settings, m
         and f"allows the issuer's origin {origin_of(issuer)}" in warning
     )
     assert "is not HTTPS" in not_https  # DEBUG is off in the tests, as in production
-    health = client.get("/healthz")
+    assert client.get("/healthz").json()["sso"] == {"ok": False, "providers": 1}
+    health = admin_client.get("/healthz")
     assert health.status_code == 200  # reported, not fatal
     report = health.json()["sso"]
     assert report["ok"] is False
@@ -165,11 +174,12 @@ def test_failed_discovery_falls_back_to_the_issuer_and_warns(client, settings, m
     assert report["providers"][0]["warnings"] == [warning, not_https]
 
 
-def test_a_healthy_https_provider_raises_no_warning(client, settings, monkeypatch):
+def test_a_healthy_https_provider_raises_no_warning(client, admin_client, settings, monkeypatch):
     configure(settings, monkeypatch, saml_env(sso_url="https://adfs.contoso.test/adfs/ls/",
                                               x509cert="MIIC"))  # fmt: skip
     assert warnings_of(run_checks()) == []
-    assert client.get("/healthz").json()["sso"] == {
+    assert client.get("/healthz").json()["sso"] == {"ok": True, "providers": 1}
+    assert admin_client.get("/healthz").json()["sso"] == {
         "ok": True,
         "providers": [{"name": "adfs", "kind": "saml", "origin": "https://adfs.contoso.test",
                        "source": "sso_url", "warnings": []}],
@@ -197,17 +207,58 @@ def test_saml_origin_from_the_idp_metadata(client, settings, monkeypatch, tmp_pa
         assert form_action(confirmation) == f"'self' {idp.url}"
 
 
-def test_unreadable_saml_metadata_leaves_no_origin_and_warns(client, settings, monkeypatch):
+def test_unreadable_saml_metadata_leaves_no_origin_and_warns(
+    client, admin_client, settings, monkeypatch
+):
     url = f"http://127.0.0.1:{closed_port()}/FederationMetadata.xml"
     configure(settings, monkeypatch, saml_env(metadata_url=url))
     (warning,) = warnings_of(run_checks())
     assert f"the IdP metadata {url} could not be read" in warning
     assert "browsers will block sign-in" in warning
-    report = client.get("/healthz").json()["sso"]
+    assert client.get("/healthz").json()["sso"] == {"ok": False, "providers": 1}
+    report = admin_client.get("/healthz").json()["sso"]
     assert report["ok"] is False and report["providers"][0]["origin"] == ""
+    assert url in report["providers"][0]["warnings"][0]
 
 
-def test_no_sso_provider_no_warning_and_an_empty_report(client, settings):
+def test_no_sso_provider_no_warning_and_an_empty_report(client, admin_client, settings):
     settings.SOCIALACCOUNT_PROVIDERS = {}
     assert warnings_of(run_checks()) == []
-    assert client.get("/healthz").json()["sso"] == {"ok": True, "providers": []}
+    assert client.get("/healthz").json()["sso"] == {"ok": True, "providers": 0}
+    assert admin_client.get("/healthz").json()["sso"] == {"ok": True, "providers": []}
+
+
+def test_healthz_shows_sso_detail_to_a_signed_in_admin_only(admin_client, settings, monkeypatch):
+    """Provider names, IdP origins and metadata URLs would map the identity set-up for anyone."""
+    url = f"http://127.0.0.7:{closed_port()}/adfs/FederationMetadata.xml"
+    configure(settings, monkeypatch, saml_env(metadata_url=url))
+    callers = {"anonymous": Client()}
+    for name, role, mfa in [("hz-viewer", Role.VIEWER, None), ("hz-operator", Role.OPERATOR, None),
+                            ("hz-new-admin", Role.ADMIN, False)]:  # fmt: skip
+        callers[name] = Client()
+        callers[name].force_login(make_user(name, role, mfa=mfa))
+    for who, caller in callers.items():
+        health = caller.get("/healthz")
+        assert health.status_code == 200, who  # an SSO warning never changes the status
+        body = health.json()
+        assert body["sso"] == {"ok": False, "providers": 1}, who
+        assert {"database", "broker", "audit_guard"} <= body.keys(), who
+        assert body["database"]["ok"] is True and body["broker"]["ok"] is True, who
+        for secret in ("adfs", "127.0.0.7", "FederationMetadata", "contoso"):
+            assert secret not in health.content.decode(), (who, secret)
+    # The one who can fix it sees which provider and why; so does `manage.py check`.
+    detail = admin_client.get("/healthz").json()["sso"]["providers"]
+    assert [p["name"] for p in detail] == ["adfs"] and url in detail[0]["warnings"][0]
+    assert url in warnings_of(run_checks())[0]
+
+
+def test_healthz_keeps_503_and_the_short_sso_answer_when_the_broker_is_down(
+    client, admin_client, settings, monkeypatch
+):
+    configure(settings, monkeypatch, saml_env(sso_url="https://adfs.contoso.test/adfs/ls/",
+                                              x509cert="MIIC"))  # fmt: skip
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.json()["status"] == "unavailable"
+    assert health.json()["sso"] == {"ok": True, "providers": 1}
+    assert admin_client.get("/healthz").status_code == 503

@@ -12,6 +12,9 @@ def test_healthz_reports_database_and_broker(anon_client):
     assert body["status"] == "ok"
     assert body["database"]["ok"] is True
     assert body["broker"]["ok"] is True
+    # Only what a load balancer needs: SSO provider detail is for signed-in Admins.
+    assert set(body) == {"status", "database", "broker", "audit_guard", "sso"}
+    assert set(body["sso"]) == {"ok", "providers"} and isinstance(body["sso"]["providers"], int)
     assert anon_client.post("/healthz").status_code == 405
 
 
