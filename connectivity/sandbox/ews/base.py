@@ -1,0 +1,120 @@
+"""Shared state of the EWS operations: the request context and how mailboxes, folders and
+items named in a request are resolved and checked."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from lxml import etree
+
+from ..auth import Principal, grant_covers
+from ..soap import (
+    EWSError,
+    local,
+    parse,
+    sub,
+    t,
+)
+from ..store import Store
+
+
+@dataclass
+class Ctx:
+    principal: Principal
+    acting: str  # primary SMTP address of the mailbox the request acts as
+
+
+class Base:
+    """Mailbox, folder and item resolution shared by every operation family."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    # --- access helpers ------------------------------------------------------------------------
+    def check_mailbox(self, ctx: Ctx, address: str) -> str:
+        address = address.strip().lower()
+        if address == ctx.acting:
+            return address
+        if self.store.get_mailbox(address) is None:
+            raise EWSError("ErrorNonExistentMailbox")
+        # A user with full-access delegation (grant table) may open another mailbox.
+        if ctx.principal.kind == "user" and grant_covers(self.store, ctx.principal.key, address):
+            return address
+        raise EWSError("ErrorAccessDenied")
+
+    def resolve_folder(self, ctx: Ctx, ref: etree._Element):
+        kind = local(ref)
+        if kind == "DistinguishedFolderId":
+            mbx = ref.findtext(f"{t('Mailbox')}/{t('EmailAddress')}") or ctx.acting
+            mbx = self.check_mailbox(ctx, mbx)
+            row = self.store.distinguished_folder(mbx, ref.get("Id", ""))
+            if row is None:
+                raise EWSError("ErrorFolderNotFound")
+            return row
+        if kind == "FolderId":
+            row = self.store.folder(ref.get("Id", ""))
+            if row is None:
+                self._check_id(ref.get("Id", ""))
+                raise EWSError("ErrorFolderNotFound")
+            self.check_mailbox(ctx, row["mailbox"])
+            return row
+        raise EWSError("ErrorInvalidRequest", f"Unsupported folder reference {kind}.")
+
+    def resolve_item(self, ctx: Ctx, ref: etree._Element):
+        row = self.store.get_item(ref.get("Id", ""))
+        if row is None:
+            self._check_id(ref.get("Id", ""))
+            raise EWSError("ErrorItemNotFound")
+        self.check_mailbox(ctx, row["mailbox"])
+        return row
+
+    @staticmethod
+    def _check_id(value: str) -> None:
+        try:
+            if len(base64.b64decode(value, validate=True)) < 8:
+                raise ValueError
+        except (binascii.Error, ValueError):
+            raise EWSError("ErrorInvalidIdMalformed") from None
+
+    def folder_element(self, parent: etree._Element, row, shape=None) -> etree._Element:
+        el = sub(parent, t(row["element"]))
+        sub(el, t("FolderId"), Id=row["id"], ChangeKey=row["change_key"])
+        if row["parent_id"]:
+            prow = self.store.folder(row["parent_id"])
+            sub(el, t("ParentFolderId"), Id=prow["id"], ChangeKey=prow["change_key"])
+        if row["folder_class"]:
+            sub(el, t("FolderClass"), row["folder_class"])
+        sub(el, t("DisplayName"), row["display_name"])
+        total, unread, children = self.store.folder_counts(row["id"])
+        sub(el, t("TotalCount"), str(total))
+        sub(el, t("ChildFolderCount"), str(children))
+        if row["element"] != "CalendarFolder":
+            sub(el, t("UnreadCount"), str(unread))
+        if row["distinguished"]:
+            sub(el, t("DistinguishedFolderId"), row["distinguished"])
+        return el
+
+    @staticmethod
+    def _page(rows: list, view) -> tuple[list, dict[str, str]]:
+        total = len(rows)
+        if view is None:
+            return rows, {"TotalItemsInView": str(total), "IncludesLastItemInRange": "true"}
+        size = int(view.get("MaxEntriesReturned") or total or 1)
+        offset = int(view.get("Offset") or 0)
+        if view.get("BasePoint", "Beginning") == "End":
+            offset = max(total - offset - size, 0)
+        page = rows[offset : offset + size]
+        last = offset + len(page) >= total
+        attrs = {"TotalItemsInView": str(total), "IncludesLastItemInRange": str(last).lower()}
+        if not last:
+            attrs = {"IndexedPagingOffset": str(offset + len(page)), **attrs}
+        else:
+            attrs = {"IndexedPagingOffset": str(total), **attrs}
+        return page, attrs
+
+    def _xml(self, row) -> etree._Element:
+        if "xml" in row.keys():  # noqa: SIM118 - sqlite3.Row membership tests values
+            return parse(row["xml"])
+        return parse(self.store.items_xml([row["id"]])[row["id"]])

@@ -1,0 +1,137 @@
+"""People and directory: ResolveNames, ConvertId, automatic replies (OOF settings)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import datetime as dt
+
+from lxml import etree
+
+from .. import items as it
+from ..soap import (
+    MNS,
+    TNS,
+    EWSError,
+    m,
+    operation_response,
+    parse,
+    response_message,
+    sub,
+    t,
+)
+from .base import Base, Ctx
+
+
+class DirectoryOps(Base):
+    # --- version detection -----------------------------------------------------------------------
+    def op_ConvertId(self, ctx: Ctx, req):
+        resp, msgs = operation_response("ConvertId")
+        dest = req.get("DestinationFormat", "EwsId")
+        for alt in req.find(m("SourceIds")):
+            try:
+                raw = self._decode_alt(alt.get("Format", "EwsId"), alt.get("Id", ""))
+            except EWSError as e:
+                response_message(msgs, "ConvertId", e)
+                continue
+            msg = response_message(msgs, "ConvertId")
+            out = sub(msg, m("AlternateId"))
+            out.set("{http://www.w3.org/2001/XMLSchema-instance}type", "t:AlternateIdType")
+            out.set("Format", dest)
+            out.set("Id", self._encode_alt(dest, raw))
+            out.set("Mailbox", alt.get("Mailbox", ctx.acting))
+        return resp
+
+    @staticmethod
+    def _decode_alt(fmt: str, value: str) -> bytes:
+        try:
+            if fmt == "HexEntryId":
+                raw = bytes.fromhex(value)
+            else:
+                raw = base64.b64decode(value.replace("-", "+").replace("_", "/"), validate=True)
+        except (ValueError, binascii.Error):
+            raise EWSError("ErrorInvalidIdMalformed") from None
+        if len(raw) < 8:
+            raise EWSError("ErrorInvalidIdMalformed")
+        return raw
+
+    @staticmethod
+    def _encode_alt(fmt: str, raw: bytes) -> str:
+        if fmt == "HexEntryId":
+            return raw.hex().upper()
+        if fmt == "OwaId":
+            return base64.urlsafe_b64encode(raw).decode()
+        return base64.b64encode(raw).decode()
+
+    # --- directory ----------------------------------------------------------------------------
+    def op_ResolveNames(self, ctx: Ctx, req):
+        resp, msgs = operation_response("ResolveNames")
+        needle = (req.findtext(m("UnresolvedEntry")) or "").strip().lower()
+        if needle.startswith("smtp:"):
+            needle = needle[5:]
+        hits = [
+            r
+            for r in self.store.list_mailboxes()
+            if needle and (needle in r["address"] or needle in (r["display_name"] or "").lower())
+        ]
+        if not hits:
+            response_message(msgs, "ResolveNames", EWSError("ErrorNameResolutionNoResults"))
+            return resp
+        msg = response_message(msgs, "ResolveNames")
+        if len(hits) > 1:
+            msg.set("ResponseClass", "Warning")
+            msg.find(m("ResponseCode")).text = "ErrorNameResolutionMultipleResults"
+            msg.insert(0, etree.Element(m("MessageText")))
+            msg[0].text = "Multiple results were found."
+        rs = sub(
+            msg, m("ResolutionSet"), TotalItemsInView=str(len(hits)), IncludesLastItemInRange="true"
+        )
+        for r in hits:
+            res = sub(rs, t("Resolution"))
+            it.mailbox_elem(res, "", r["address"], r["display_name"])
+        return resp
+
+    # --- automatic replies ----------------------------------------------------------------------
+    def op_GetUserOofSettings(self, ctx: Ctx, req):
+        address = req.findtext(f"{t('Mailbox')}/{t('Address')}") or ctx.acting
+        resp = etree.Element(m("GetUserOofSettingsResponse"), nsmap={"m": MNS, "t": TNS})
+        try:
+            address = self.check_mailbox(ctx, address)
+        except EWSError as e:
+            response_message(resp, "", e, tag="ResponseMessage")
+            return resp
+        response_message(resp, "", tag="ResponseMessage")
+        stored = self.store.get_mailbox(address)["oof"]
+        if stored:
+            resp.append(parse(stored))
+        else:
+            oof = sub(resp, t("OofSettings"))
+            sub(oof, t("OofState"), "Disabled")
+            sub(oof, t("ExternalAudience"), "All")
+            now = it.utcnow()
+            dur = sub(oof, t("Duration"))
+            sub(dur, t("StartTime"), it.fmt(now))
+            sub(dur, t("EndTime"), it.fmt(now + dt.timedelta(days=1)))
+            sub(sub(oof, t("InternalReply")), t("Message"))
+            sub(sub(oof, t("ExternalReply")), t("Message"))
+        sub(resp, m("AllowExternalOof"), "All")
+        return resp
+
+    def op_SetUserOofSettings(self, ctx: Ctx, req):
+        address = req.findtext(f"{t('Mailbox')}/{t('Address')}") or ctx.acting
+        resp = etree.Element(m("SetUserOofSettingsResponse"), nsmap={"m": MNS, "t": TNS})
+        try:
+            address = self.check_mailbox(ctx, address)
+            settings = req.find(t("UserOofSettings"))
+            if settings is None or settings.find(t("OofState")) is None:
+                raise EWSError("ErrorInvalidRequest", "UserOofSettings/OofState is required.")
+        except EWSError as e:
+            response_message(resp, "", e, tag="ResponseMessage")
+            return resp
+        oof = etree.Element(t("OofSettings"), nsmap={"t": TNS})
+        for el in settings:
+            oof.append(copy.deepcopy(el))
+        self.store.update_mailbox(address, oof=etree.tostring(oof).decode())
+        response_message(resp, "", tag="ResponseMessage")
+        return resp
