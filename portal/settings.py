@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "portal.tenants",
     "portal.runs",
     "portal.configuration",
+    "portal.grants",
     "portal.core",
 ]
 
@@ -392,6 +393,15 @@ CELERY_BEAT_SCHEDULE["audit-write-checkpoint"] = {
 }
 CELERY_BEAT_SCHEDULE["audit-verify-chain"] = {
     "task": "audit.verify_chain",
+    "schedule": 3600.0,
+    "options": {"expires": 3000},
+}
+# Application grants: the longest expiry a grant may be given, and how many days before expiry
+# the requester and approver are reminded; expiry and reminders run hourly.
+GRANT_MAX_LIFETIME_DAYS = env_int("GRANT_MAX_LIFETIME_DAYS", 365, minimum=1)
+GRANT_REMINDER_DAYS = env_int("GRANT_REMINDER_DAYS", 14, minimum=0)
+CELERY_BEAT_SCHEDULE["grants-expire-and-remind"] = {
+    "task": "grants.expire_and_remind",
     "schedule": 3600.0,
     "options": {"expires": 3000},
 }

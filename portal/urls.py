@@ -12,5 +12,6 @@ urlpatterns = [
     path("connectivity/", include("portal.runs.urls")),
     path("audit/", include("portal.audit.urls")),
     path("configuration/", include("portal.configuration.urls")),
+    path("grants/", include("portal.grants.urls")),
     path("", include("portal.core.urls")),
 ]

@@ -1,0 +1,163 @@
+"""Applications that reach mailboxes with application permissions, and their grants.
+
+A grant is one application × permission model × scope, with a four-eyes lifecycle:
+requested → approved → active → expired / revoked (or rejected). What Exchange really allows is
+checked by the verification job (see ``verification``); this is the record it is compared with.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal.lib.crypto import EncryptedTextField
+from portal.tenants.models import Tenant
+
+
+class Source(models.TextChoices):
+    PORTAL = "portal", _("portal")
+    CONFIGURATION = "configuration", _("configuration")
+
+
+class Application(models.Model):
+    class Auth(models.TextChoices):
+        APP_SECRET = "app_secret", _("App-only OAuth — client secret")
+        APP_CERT = "app_cert", _("App-only OAuth — certificate")
+        DELEGATED = "delegated", _("Delegated OAuth")
+        BASIC = "basic", _("Basic (legacy)")
+
+    class Protocol(models.TextChoices):
+        EWS = "ews", _("EWS")
+        GRAPH = "graph", _("Microsoft Graph")
+        IMAP_POP = "imap_pop", _("IMAP / POP")
+        SMTP = "smtp", _("SMTP")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("in use")
+        PLANNED = "planned", _("planned")
+        RETIRED = "retired", _("retired")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="applications")
+    name = models.CharField(_("name"), max_length=120)
+    owner = models.CharField(_("owner"), max_length=200)
+    purpose = models.TextField(_("purpose"), blank=True)
+    client_id = models.CharField(_("application (client) id"), max_length=80, blank=True)
+    service_principal_id = models.CharField(
+        _("service principal object id"), max_length=80, blank=True
+    )
+    service_account = models.CharField(_("service account"), max_length=254, blank=True)
+    auth = models.CharField(
+        _("authentication"), max_length=12, choices=Auth.choices, default=Auth.APP_SECRET
+    )
+    protocols = models.JSONField(_("protocols used"), default=list, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
+    )
+    # What the portal may use to act as the application when it verifies a grant (optional).
+    credential_secret = EncryptedTextField(_("verification client secret"), blank=True)
+    source = models.CharField(max_length=15, choices=Source.choices, default=Source.PORTAL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["tenant__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="grants_app_unique_name")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def principal(self) -> str:
+        """Who Exchange knows: the app id online, the service account on-premises."""
+        return self.client_id or self.service_account
+
+    def protocol_labels(self) -> list[str]:
+        labels = dict(self.Protocol.choices)
+        return [str(labels.get(p, p)) for p in self.protocols]
+
+
+class Grant(models.Model):
+    class Model(models.TextChoices):
+        RBAC = "rbac", _("RBAC for Applications")
+        ACCESS_POLICY = "access_policy", _("Application Access Policy (legacy)")
+        ENTRA = "entra", _("Entra full_access_as_app")
+        IMPERSONATION = "impersonation", _("ApplicationImpersonation role (Exchange Server)")
+        FULL_ACCESS = "full_access", _("Mailbox FullAccess")
+
+    class Scope(models.TextChoices):
+        ALL = "all", _("All mailboxes")
+        GROUP = "group", _("Mail-enabled security group")
+        FILTER = "filter", _("Management scope recipient filter")
+        LIST = "list", _("Explicit list of mailboxes")
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("requested")
+        APPROVED = "approved", _("approved")
+        ACTIVE = "active", _("active")
+        EXPIRED = "expired", _("expired")
+        REVOKED = "revoked", _("revoked")
+        REJECTED = "rejected", _("rejected")
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="grants")
+    model = models.CharField(_("permission model"), max_length=15, choices=Model.choices)
+    role = models.CharField(
+        _("role or right"), max_length=80, blank=True,
+        help_text=_("For RBAC for Applications, e.g. Application EWS.AccessAsApp."),
+    )  # fmt: skip
+    scope = models.CharField(_("scope"), max_length=10, choices=Scope.choices)
+    scope_value = models.CharField(
+        _("group or recipient filter"), max_length=1000, blank=True,
+        help_text=_("The group's address or name, or the recipient filter."),
+    )  # fmt: skip
+    mailboxes = models.JSONField(_("mailboxes"), default=list, blank=True)
+    justification = models.TextField(_("justification"))
+    ticket = models.CharField(_("ticket reference"), max_length=120, blank=True)
+    expires_at = models.DateTimeField(_("expires"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.REQUESTED
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=500, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=15, choices=Source.choices, default=Source.PORTAL)
+    # The newest verification in short, for the list and the dashboard (details: GrantCheck).
+    last_outcome = models.CharField(max_length=16, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self):
+        return f"{self.application} · {self.get_model_display()} · {self.scope_label()}"
+
+    LIVE = (Status.APPROVED, Status.ACTIVE)
+    OPEN = (Status.REQUESTED, Status.APPROVED, Status.ACTIVE)
+
+    @property
+    def tenant(self) -> Tenant:
+        return self.application.tenant
+
+    @property
+    def status_class(self) -> str:
+        """The badge colour (the portal's pass/warn/fail/skip classes)."""
+        return {"active": "pass", "approved": "warn", "requested": "queued",
+                "rejected": "fail", "revoked": "fail"}.get(self.status, "skip")  # fmt: skip
+
+    def scope_label(self) -> str:
+        if self.scope == self.Scope.LIST:
+            return ", ".join(self.mailboxes)
+        if self.scope in (self.Scope.GROUP, self.Scope.FILTER):
+            return self.scope_value
+        return str(self.get_scope_display())

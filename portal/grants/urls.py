@@ -1,0 +1,14 @@
+from django.urls import path
+
+from portal.grants import views
+
+app_name = "grants"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("request/", views.grant_request, name="request"),
+    path("<int:pk>/", views.grant_detail, name="detail"),
+    path("<int:pk>/status/<slug:action>/", views.grant_transition, name="transition"),
+    path("applications/new/", views.application_edit, name="application_create"),
+    path("applications/<int:pk>/", views.application_detail, name="application"),
+    path("applications/<int:pk>/edit/", views.application_edit, name="application_edit"),
+]
