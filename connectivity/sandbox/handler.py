@@ -28,6 +28,12 @@ log = logging.getLogger("connectivity.sandbox")
 MAX_BODY = 64 * 1024 * 1024
 
 
+class BodyError(Exception):
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "Microsoft-IIS/10.0"
@@ -65,9 +71,13 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(status, json.dumps(data).encode(), "application/json; charset=utf-8", headers)
 
     def body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        """The request body; BodyError(status) when its length is unusable or too large."""
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        if not raw.isdigit():
+            raise BodyError(400)
+        length = int(raw)
         if length > MAX_BODY:
-            raise ValueError("request too large")
+            raise BodyError(413)  # IIS refuses bodies over its request limit the same way
         return self.rfile.read(length) if length else b""
 
     # --- routing --------------------------------------------------------------------------------
@@ -85,9 +95,9 @@ class Handler(BaseHTTPRequestHandler):
         path = url.path.rstrip("/").lower() or "/"
         try:
             body = self.body()
-        except ValueError:
+        except BodyError as e:
             self.close_connection = True
-            return self.reply(413, b"")
+            return self.reply(e.status, b"", "text/html")
         try:
             if path == "/ews/exchange.asmx":
                 return self.ews(body)
@@ -114,6 +124,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(404, b"Not Found", "text/plain")
         except Exception:
             log.exception("unhandled error on %s %s", self.command, url.path)
+            if path == "/ews/exchange.asmx":
+                return self.reply(500, fault(EWSError("ErrorInternalServerError")))
             self.reply(500, b"Internal Server Error", "text/plain")
 
     def auth_or_401(self) -> Principal | None:

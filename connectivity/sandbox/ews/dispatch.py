@@ -17,9 +17,11 @@ from ..soap import (
     envelope,
     fault,
     local,
+    m,
     parse,
     t,
 )
+from . import schema
 from .base import Base, Ctx
 from .calendar import CalendarOps
 from .directory import DirectoryOps
@@ -33,23 +35,14 @@ log = logging.getLogger("connectivity.sandbox.ews")
 class EWSService(FolderOps, ItemReadOps, ItemWriteOps, CalendarOps, DirectoryOps, Base):
     # --- entry point ---------------------------------------------------------------------------
     def handle(self, body: bytes, principal: Principal) -> tuple[int, bytes]:
+        """Answer one EWS request: (HTTP status, SOAP envelope).
+
+        Whatever arrives, the answer is an Exchange-shaped envelope: a response with response
+        codes (HTTP 200) or a SOAP fault (HTTP 500, as SOAP 1.1 and Exchange send faults).
+        """
         try:
-            root = parse(body)
-            soap_body = root.find(f"{{{SOAPNS}}}Body")
-            if soap_body is None or len(soap_body) == 0:
-                raise EWSError("ErrorSchemaValidation", "The request has no SOAP body.")
-            request = soap_body[0]
-            if etree.QName(request).namespace != MNS:
-                raise EWSError(
-                    "ErrorSchemaValidation",
-                    f"The element '{local(request)}' is not an EWS operation.",
-                )
-            header = root.find(f"{{{SOAPNS}}}Header")
+            request, header = self._operation(body)
             ctx = self._context(principal, header)
-        except etree.XMLSyntaxError as e:
-            return 500, fault(
-                EWSError("ErrorSchemaValidation", f"The request is not valid XML: {e}")
-            )
         except EWSError as e:
             return 500, fault(e)
         refusal = ews_allowed(self.store, principal, ctx.acting)
@@ -57,16 +50,53 @@ class EWSService(FolderOps, ItemReadOps, ItemWriteOps, CalendarOps, DirectoryOps
             raise AuthError(403, refusal)
         op = local(request).removesuffix("Request")
         handler = getattr(self, f"op_{op}", None)
-        if handler is None:
+        if handler is None or op not in schema.OPERATIONS:
+            # Exchange's answer to an operation it does not offer.
             return 500, fault(
-                EWSError(
-                    "ErrorSchemaValidation", f"The operation {op} is not supported by the sandbox."
-                )
+                EWSError("ErrorInvalidRequest", f"The request is invalid: {op} is not supported.")
             )
         try:
-            return 200, envelope(handler(ctx, request))
+            schema.validate(op, request)
+            response = handler(ctx, request)
+            messages = response.find(m("ResponseMessages"))
+            if messages is not None and len(messages) == 0:
+                # Exchange's schema requires at least one id/item/folder in the request.
+                raise EWSError("ErrorSchemaValidation", f"The request names nothing to {op}.")
+            return 200, envelope(response)
         except EWSError as e:
             return 500, fault(e)
+        except (TypeError, AttributeError, IndexError, KeyError, ValueError) as e:
+            # A required element or attribute was missing or unusable: Exchange rejects such a
+            # request with a schema validation fault before the operation runs.
+            log.info("EWS %s refused as malformed: %s: %s", op, type(e).__name__, e)
+            return 500, fault(EWSError("ErrorSchemaValidation"))
+        except Exception:
+            log.warning("EWS %s failed", op, exc_info=True)
+            return 500, fault(EWSError("ErrorInternalServerError"))
+
+    @staticmethod
+    def _operation(body: bytes) -> tuple[etree._Element, etree._Element | None]:
+        """The operation element and the SOAP header of a request, or ErrorSchemaValidation."""
+        try:
+            root = parse(body)
+        except etree.XMLSyntaxError as e:
+            raise EWSError("ErrorSchemaValidation", f"The request is not valid XML: {e}") from None
+        if root.getroottree().docinfo.doctype:
+            # Exchange refuses DTDs outright, which also rules out entity expansion attacks.
+            raise EWSError("ErrorSchemaValidation", "DTD is prohibited in this XML document.")
+        if root.tag != f"{{{SOAPNS}}}Envelope":
+            raise EWSError("ErrorSchemaValidation", "The request is not a SOAP 1.1 envelope.")
+        soap_body = root.find(f"{{{SOAPNS}}}Body")
+        elements = [] if soap_body is None else [c for c in soap_body if isinstance(c.tag, str)]
+        if len(elements) != 1:
+            raise EWSError("ErrorSchemaValidation", "The SOAP body must hold one operation.")
+        request = elements[0]
+        if etree.QName(request).namespace != MNS:
+            raise EWSError(
+                "ErrorSchemaValidation",
+                f"The element '{local(request)}' is not an EWS operation.",
+            )
+        return request, root.find(f"{{{SOAPNS}}}Header")
 
     def _context(self, principal: Principal, header) -> Ctx:
         imp = header.find(t("ExchangeImpersonation")) if header is not None else None
