@@ -10,7 +10,8 @@ Probes, token requests and the portal's runner all end here, so a person never r
 
 Hints are neutral about where they are read: a setting a person can change is written as a
 placeholder such as ``{ca_file}``; the command line renders it as its flag (``--ca-file``), the
-web portal as the form field's label (see :func:`render_hint`).
+web portal as the form field's label with its article ("the … field", see :func:`render_hint`),
+so a template never puts "the" before a placeholder.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ PUBLIC_NAMES = frozenset(
     )
 )  # fmt: skip
 
+# The public name the DNS test asks this machine's resolver about when a domain comes back
+# missing: the sign-in host of every Exchange Online tenant (one of PUBLIC_NAMES), so "missing"
+# for it too means the resolver cannot see the Internet, not that the domain is gone.
+PUBLIC_NAME = CLOUDS["worldwide"].authority.split("//", 1)[-1]
+
 NXDOMAIN_HINT = N_(
     "Check the spelling of the host name and that its DNS record exists (ask whoever manages "
     "the domain's DNS)."
@@ -56,12 +62,12 @@ NXDOMAIN_HINT = N_(
 PUBLIC_NXDOMAIN_HINT = N_(
     "This machine's DNS server does not know public Internet names: it only serves an internal "
     "zone, or it has no way out to the Internet. Point this machine at a resolver that "
-    "resolves public names (or set the {dns_server}), or allow its outbound DNS and HTTPS."
+    "resolves public names (or set {dns_server}), or allow its outbound DNS and HTTPS."
 )
 NO_ANSWER_HINT = N_(
     "This machine could not get an answer from a DNS server: none is configured, it refused, "
     "or it is unreachable (no network or no Internet access). Check this machine's DNS "
-    "settings (/etc/resolv.conf) and firewall, or set the {dns_server}."
+    "settings (/etc/resolv.conf) and firewall, or set {dns_server}."
 )
 
 
@@ -108,6 +114,16 @@ def resolution_failure(host: str, kind: str, reason: str = "") -> tuple[str, str
     return N_("this machine could not resolve %(host)s: no DNS server answered", host=host), (
         NO_ANSWER_HINT
     )
+
+
+def public_names_unresolvable(host: str, public: str = PUBLIC_NAME) -> tuple[str, str]:
+    """(detail, hint) when ``host`` and the public name ``public`` both came back missing."""
+    return (
+        N_("the DNS server says %(host)s does not exist, and it cannot resolve the public name "
+           "%(public)s either: this machine cannot resolve public names", host=host,
+           public=public),
+        PUBLIC_NXDOMAIN_HINT,
+    )  # fmt: skip
 
 
 def dns_kind(exc: BaseException) -> str | None:

@@ -12,7 +12,13 @@ import dns.rdatatype
 import dns.resolver
 
 from connectivity import netguard
-from connectivity.explain import NO_ANSWER_HINT, NXDOMAIN, resolution_failure
+from connectivity.explain import (
+    NO_ANSWER_HINT,
+    NXDOMAIN,
+    PUBLIC_NAME,
+    public_names_unresolvable,
+    resolution_failure,
+)
 from connectivity.i18n import N_, join
 from connectivity.probes.core import OnStep, ProbeResult, Recorder, validate_host
 
@@ -70,7 +76,7 @@ def _hints_for(nameserver: str | None, port: int):
             return N_("%(server)s did not answer: the DNS query timed out", server=server), N_(
                 "Nothing answered DNS queries in time: check that the server is reachable from "
                 "this machine (UDP and TCP port 53, firewalls) and that this machine has network "
-                "access; or correct the {dns_server}."
+                "access; or correct {dns_server}."
             )
         if isinstance(exc, dns.resolver.NoNameservers):
             return N_(
@@ -78,7 +84,7 @@ def _hints_for(nameserver: str | None, port: int):
             ), N_(
                 "The DNS server could not resolve this name: it may not be allowed to resolve "
                 "public names, may have no Internet access, or the domain's own name servers are "
-                "broken (delegation, DNSSEC). Try another resolver or correct the {dns_server}."
+                "broken (delegation, DNSSEC). Try another resolver or correct {dns_server}."
             )
         if isinstance(exc, dns.exception.DNSException):
             return N_("DNS error: %(error)s", error=exc), N_("Check the DNS server and the zone.")
@@ -106,7 +112,15 @@ def probe_dns(
     with rec:
         with rec.step(ADDRESSES, hints=_hints) as s:
             resolver = make_resolver(nameserver, port, timeout, allow_link_local)
-            addrs = [r.address for t in ("A", "AAAA") for r in _query(resolver, domain, t)]
+            try:
+                addrs = [r.address for t in ("A", "AAAA") for r in _query(resolver, domain, t)]
+            except _NoSuchDomain:
+                # This machine's own resolver may know only an internal zone: ask it about a
+                # public name before blaming the domain. A server the tenant names is taken
+                # at its word (it may be an internal resolver on purpose).
+                if not nameserver and not _resolves(resolver, PUBLIC_NAME):
+                    s.fail(*public_names_unresolvable(domain))
+                raise
             s.detail = f"{domain} → {', '.join(addrs)}" if addrs else ""
             if not addrs:
                 s.warn(
@@ -168,6 +182,15 @@ def probe_dns(
                        "or an SRV record %(name)s 0 0 443 <autodiscover host>.", name=srv_name),
                 )  # fmt: skip
     return rec.result
+
+
+def _resolves(resolver: dns.resolver.Resolver, name: str) -> bool:
+    """Whether ``resolver`` gives ``name`` an address (any DNS failure counts as no)."""
+    try:
+        answer = resolver.resolve(name, "A", raise_on_no_answer=False, search=False)
+    except dns.exception.DNSException:
+        return False
+    return bool(answer.rrset)
 
 
 def _autodiscover_host(resolver: dns.resolver.Resolver, name: str) -> str | None:

@@ -43,11 +43,13 @@ class Zone:
 
 
 @contextlib.contextmanager
-def dns_server(records: dict[str, list[tuple[str, str]]]):
-    """Serve ``records`` on 127.0.0.1 (UDP); yields the port. Counts queries in .queries."""
+def dns_server(records: dict[str, list[tuple[str, str]]], host: str = "127.0.0.1", port: int = 0):
+    """Serve ``records`` on ``host`` (UDP; NXDOMAIN for every other name); yields the port and
+    the list of queries asked. Port 53 on a loopback address can stand in for a machine's
+    resolver (see test_explain's private /etc/resolv.conf)."""
     zone = Zone(records)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind((host, port))
     sock.settimeout(0.2)
     stop = threading.Event()
     queries: list[tuple[str, str]] = []

@@ -86,16 +86,17 @@ _CHILD = textwrap.dedent(
 )
 
 
-def _with_resolv_conf(tmp_path, nameserver: str, *hosts: str) -> dict:
-    """Resolve ``hosts`` in a child whose /etc/resolv.conf names ``nameserver`` (a private
-    mount namespace: the machine's own resolver configuration is untouched)."""
+def _with_resolv_conf(tmp_path, nameserver: str, *hosts: str, child: str = _CHILD) -> dict:
+    """Run ``child`` (Python printing JSON; ``hosts`` are its arguments) in a process whose
+    /etc/resolv.conf names ``nameserver`` (a private mount namespace: the machine's own
+    resolver configuration is untouched)."""
     if os.geteuid() != 0 or not shutil.which("unshare"):
         pytest.skip("needs root and unshare(1) to give a child its own /etc/resolv.conf")
     conf = tmp_path / "resolv.conf"
     conf.write_text(f"nameserver {nameserver}\noptions timeout:1 attempts:1\n")
     script = f'mount --bind {conf} /etc/resolv.conf && exec {sys.executable} -c "$0" "$@"'
     proc = subprocess.run(
-        ["unshare", "-m", "sh", "-c", script, _CHILD, *hosts], cwd=REPO, capture_output=True,
+        ["unshare", "-m", "sh", "-c", script, child, *hosts], cwd=REPO, capture_output=True,
         text=True, timeout=60, env={**os.environ, "PYTHONPATH": REPO},
     )  # fmt: skip
     if proc.returncode and "mount" in proc.stderr:

@@ -52,7 +52,14 @@ class Command(BaseCommand):
         except exporter.UnknownTenant:
             raise CommandError(f"No tenant named {tenant!r}.", returncode=2)
         if output:
-            Path(output).write_text(text, encoding="utf-8")
+            try:
+                Path(output).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise CommandError(
+                    f"Cannot write {output}: {_reason(exc)}. Choose a file in a folder that "
+                    "exists and that you may write to.",
+                    returncode=2,
+                )
         else:
             self.stdout.write(text, ending="")
 
@@ -84,7 +91,16 @@ class Command(BaseCommand):
             with open(path, "rb") as handle:
                 return document.read_limited(handle)
         except OSError as exc:
-            raise CommandError(f"Cannot read {path}: {exc.strerror}.", returncode=2)
+            raise CommandError(
+                f"Cannot read {path}: {_reason(exc)}. Give the path of a readable YAML file, "
+                "or - for standard input.",
+                returncode=2,
+            )
+
+
+def _reason(exc: OSError) -> str:
+    """The operating system's words for a file error ("No such file or directory")."""
+    return (exc.strerror or exc.__class__.__name__).rstrip(".")
 
 
 def _os_user() -> str:
