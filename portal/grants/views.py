@@ -1,11 +1,12 @@
 from django.contrib import messages
 from django.db import transaction
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.audit.api import changes, record, snapshot
-from portal.grants import lifecycle
+from portal.grants import lifecycle, powershell
 from portal.grants.forms import RBAC_ROLES, ApplicationForm, DecisionForm, GrantForm
 from portal.grants.models import Application, Grant
 from portal.lib.access import Role, get_object_for_user, requires, requires_reauthentication
@@ -108,3 +109,25 @@ def grant_transition(request, pk, action):
     else:
         messages.success(request, str(DONE[new]))
     return redirect("grants:detail", pk=grant.pk)
+
+
+@requires()
+@require_http_methods(["GET"])
+def grant_script(request, pk, download=False):
+    grant = get_object_for_user(
+        Grant.objects.select_related("application__tenant"), request.user, pk=pk
+    )
+    action = request.GET.get("action", "apply")
+    if action not in powershell.ACTIONS:
+        action = "apply"
+    try:
+        script = powershell.generate(grant, action)
+    except powershell.UnsafeValue:
+        script = None
+    if download and script is not None:
+        response = HttpResponse(script.text, content_type="text/plain; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{script.filename}"'
+        return response
+    return render(request, "grants/script.html", {
+        "grant": grant, "script": script, "action": action, "actions": powershell.ACTIONS,
+    }, status=200 if script is not None else 400)  # fmt: skip
