@@ -20,6 +20,7 @@ from .auth import (
     Principal,
     TokenRequestError,
 )
+from .ntlm import SCHEMES, NtlmAcceptor
 from .soap import EWSError, fault
 from .state import Sandbox
 
@@ -38,6 +39,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "Microsoft-IIS/10.0"
     sys_version = ""
+    ntlm: NtlmAcceptor | None = None  # per connection: NTLM authenticates the connection
     timeout = 120  # idle keep-alive connections are closed after this
 
     @property
@@ -129,13 +131,27 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(500, b"Internal Server Error", "text/plain")
 
     def auth_or_401(self) -> Principal | None:
+        scheme, _, token = self.headers.get("Authorization", "").partition(" ")
         try:
+            if scheme in SCHEMES and token:
+                return self.ntlm_step(token)
+            if not scheme and self.ntlm is not None and self.ntlm.principal is not None:
+                return self.ntlm.principal  # NTLM authenticated this connection earlier
             return self.sb.authenticate(self.headers)
         except AuthError as e:
             self.sb.count("auth_failures")
             log.info("refused %s: %s", self.path, e.reason)
             self.reply(e.status, b"", "text/html", self.sb.unauthorized_headers(e))
             return None
+
+    def ntlm_step(self, token: str) -> Principal | None:
+        """One NTLM leg; answers the 401 carrying the challenge itself (then returns None)."""
+        if self.ntlm is None:
+            self.ntlm = NtlmAcceptor(self.sb.store, self.sb.domain)
+        challenge, principal = self.ntlm.step(token)
+        if challenge is not None:
+            self.reply(401, b"", "text/html", [("WWW-Authenticate", f"NTLM {challenge}")])
+        return principal
 
     # --- endpoints --------------------------------------------------------------------------------
     def ews(self, body: bytes) -> None:

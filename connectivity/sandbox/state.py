@@ -164,7 +164,11 @@ class Sandbox:
         )
         if err.error:
             bearer += f', error="{err.error}"'
-        headers = [("WWW-Authenticate", bearer), ("WWW-Authenticate", 'Basic Realm=""')]
+        headers = [
+            ("WWW-Authenticate", bearer),
+            ("WWW-Authenticate", 'Basic Realm=""'),
+            ("WWW-Authenticate", "NTLM"),  # Exchange Server's IIS also offers NTLM
+        ]
         if err.error:
             headers.append(
                 ("x-ms-diagnostics", f'2000001;reason="{err.reason}";error_category="{err.error}"')
