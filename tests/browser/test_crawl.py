@@ -12,11 +12,15 @@ from collections import deque
 from urllib.parse import urlsplit
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 
 from portal.audit.api import record
 from portal.jobs.models import Job
 from portal.lib.access import Role
+from portal.relay import testsend as relay_send
+from portal.relay.models import RelayClient, RelayTest, Rotation
 from portal.runs import runner
 from portal.runs.models import ProbeRun, Schedule
 from portal.tenants.models import Tenant
@@ -35,9 +39,14 @@ SKIP_PREFIXES = ("/accounts/logout/", "/i18n/", "/static/")
 
 @pytest.fixture
 def portal_data(transactional_db):
-    """A tenant, runs that passed and failed (made by the real runner), a schedule, jobs, events."""
+    """Users with e-mail addresses, a tenant, runs that passed and failed (made by the real
+    runner), a schedule, jobs, events."""
     roles = {"viewer": Role.VIEWER, "operator": Role.OPERATOR, "admin": Role.ADMIN}
     users = {name: make_user(f"crawl-{name}", role) for name, role in roles.items()}
+    for user in users.values():
+        # Two addresses: the e-mail page shows its row of actions (primary, re-send, remove).
+        EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+        EmailAddress.objects.create(user=user, email=f"second-{user.email}", verified=False)
     tenant = Tenant.objects.create(
         name="Contoso (crawl)", kind="online", cloud="worldwide",
         directory_id="3f2504e0-4f89-11d3-9a0c-0305e82c3301",
@@ -76,6 +85,15 @@ def portal_data(transactional_db):
                        tenant_id=str(tenant.pk))  # fmt: skip
     record("tenant.update", target=tenant, tenant=tenant, before={"name": "Contoso"},
            after={"name": tenant.name}, actor=users["admin"])  # fmt: skip
+    # A relay client with a credential and a real test send that failed (refused connection).
+    relay = RelayClient.objects.create(
+        tenant=tenant, name="Scanner (crawl)", owner="Facilities", owner_email="fac@contoso.com",
+        sender_addresses=["scanner@contoso.com"], username="scanner@contoso.com",
+        password="crawl-relay-secret", rotated_at=timezone.now(), smtp_host="127.0.0.1",
+        smtp_port=closed_port,
+    )  # fmt: skip
+    Rotation.objects.create(client=relay, action="set", by=users["admin"], by_username="crawl")
+    relay_send.execute(RelayTest.objects.create(client=relay, recipient="probe@contoso.com"))
     return users
 
 
@@ -184,9 +202,11 @@ EXPECTED = {
                "connectivity/runs/<int:run_id>/",
                "connectivity/tenants/<int:pk>/history/<slug:probe>/",
                "jobs/", "jobs/<uuid:job_id>/", "audit/", "audit/event/<int:seq>/",
-               "area/<slug:area>/"},
-    "operator": {"connectivity/adhoc/"},
-    "admin": {"accounts/users/", "tenants/<int:pk>/edit/", "tenants/new/"},
+               "area/<slug:area>/", "accounts/security/", "accounts/email/",
+               "relay/", "relay/<int:pk>/", "relay/tests/<int:pk>/"},
+    "operator": {"connectivity/adhoc/", "relay/new/", "relay/<int:pk>/edit/"},
+    "admin": {"accounts/users/", "tenants/<int:pk>/edit/", "tenants/new/", "configuration/",
+              "relay/<int:pk>/credential/", "relay/<int:pk>/credential/reveal/"},
 }  # fmt: skip
 
 
@@ -275,3 +295,21 @@ def test_audit_filter_inputs_fit_their_boxes(page, live_server, portal_data, vie
     assert sticking_out == []
     assert page.locator(".audit-filters input[type=datetime-local]").count() == 2
     assert _overflow(page) <= 0
+
+
+def test_email_page_buttons_wrap_at_phone_width_in_russian(page, live_server, transactional_db):
+    user = make_user("crawl-emails", Role.VIEWER)
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+    EmailAddress.objects.create(user=user, email="second@example.test", verified=False)
+    page.set_viewport_size(DESKTOP)
+    sign_in(page, user.username, PASSWORD)
+    with page.expect_navigation():
+        page.get_by_label("Language").select_option("ru")
+    page.set_viewport_size(PHONE)
+    page.goto("/accounts/")  # allauth sends the account root to the e-mail page
+    page.wait_for_url("**/accounts/email/")
+    buttons = page.locator(".form-actions").first.get_by_role("button")
+    assert buttons.all_inner_texts() == ["Сделать основным", "Отправить подтверждение ещё раз",
+                                         "Удалить"]  # fmt: skip
+    assert _overflow(page) <= 0, _wider_than_screen(page)
+    assert page.problems.axe_violations() == []
