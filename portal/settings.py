@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "portal.runs",
     "portal.configuration",
     "portal.grants",
+    "portal.relay",
     "portal.core",
 ]
 
@@ -393,6 +394,12 @@ CELERY_BEAT_SCHEDULE["audit-write-checkpoint"] = {
 }
 CELERY_BEAT_SCHEDULE["audit-verify-chain"] = {
     "task": "audit.verify_chain",
+    "schedule": 3600.0,
+    "options": {"expires": 3000},
+}
+# Relay credentials: owners whose rotation is due or overdue get one reminder per deadline.
+CELERY_BEAT_SCHEDULE["relay-rotation-reminders"] = {
+    "task": "relay.rotation_reminders",
     "schedule": 3600.0,
     "options": {"expires": 3000},
 }

@@ -12,6 +12,7 @@ urlpatterns = [
     path("connectivity/", include("portal.runs.urls")),
     path("audit/", include("portal.audit.urls")),
     path("configuration/", include("portal.configuration.urls")),
+    path("relay/", include("portal.relay.urls")),
     path("grants/", include("portal.grants.urls")),
     path("", include("portal.core.urls")),
 ]
