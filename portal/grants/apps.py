@@ -5,3 +5,8 @@ class GrantsConfig(AppConfig):
     name = "portal.grants"
     label = "grants"
     verbose_name = "Application permission grants"
+
+    def ready(self):
+        from portal.grants import jobkinds
+
+        jobkinds.register()

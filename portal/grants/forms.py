@@ -69,7 +69,8 @@ class ApplicationForm(forms.ModelForm):
 class GrantForm(forms.ModelForm):
     mailboxes_text = forms.CharField(
         label=_("Mailboxes"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("For an explicit list: one address per line."),
+        help_text=_("One address per line: the mailboxes of an explicit list; for other scopes, "
+                    "sample mailboxes inside the scope that verification tries."),
     )  # fmt: skip
     expires_on = forms.DateField(
         label=_("Expires on"), widget=forms.DateInput(attrs={"type": "date"}),
@@ -153,7 +154,7 @@ class GrantForm(forms.ModelForm):
 
     def save(self, commit=True):
         grant = super().save(commit=False)
-        grant.mailboxes = self.cleaned_data["mailboxes_text"] if grant.scope == "list" else []
+        grant.mailboxes = self.cleaned_data["mailboxes_text"]
         day = self.cleaned_data["expires_on"]
         grant.expires_at = timezone.make_aware(
             timezone.datetime(day.year, day.month, day.day, 23, 59, 59)

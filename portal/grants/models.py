@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.lib.crypto import EncryptedTextField
 from portal.tenants.models import Tenant
@@ -155,9 +156,53 @@ class Grant(models.Model):
         return {"active": "pass", "approved": "warn", "requested": "queued",
                 "rejected": "fail", "revoked": "fail"}.get(self.status, "skip")  # fmt: skip
 
+    @property
+    def outcome_class(self) -> str:
+        return OUTCOME_CLASS.get(self.last_outcome, "skip")
+
+    @property
+    def outcome_label(self) -> str:
+        return str(OUTCOME_LABELS.get(self.last_outcome, ""))
+
     def scope_label(self) -> str:
         if self.scope == self.Scope.LIST:
             return ", ".join(self.mailboxes)
         if self.scope in (self.Scope.GROUP, self.Scope.FILTER):
             return self.scope_value
         return str(self.get_scope_display())
+
+
+class GrantCheck(models.Model):
+    """One verification of a grant against Exchange, with the evidence per mailbox."""
+
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="checks")
+    job_id = models.CharField(max_length=64, blank=True)
+    checked_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=16)
+    detail = models.CharField(max_length=500, blank=True)
+    # [{"mailbox", "expected": "in"|"out", "reached", "detail"}]
+    evidence = models.JSONField(default=list)
+    resolved = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-checked_at", "-id"]
+
+    def __str__(self):
+        return f"{self.grant_id} {self.outcome} {self.checked_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def status_class(self) -> str:
+        return OUTCOME_CLASS.get(self.outcome, "skip")
+
+    @property
+    def lacks_sample(self) -> bool:
+        return self.outcome == "unknown" and self.detail.startswith("no mailbox inside")
+
+
+OUTCOME_CLASS = {"verified": "pass", "broken": "fail", "over-privileged": "fail", "unknown": "skip"}
+OUTCOME_LABELS = {
+    "verified": pgettext_lazy("grant outcome", "verified"),
+    "broken": pgettext_lazy("grant outcome", "broken"),
+    "over-privileged": pgettext_lazy("grant outcome", "over-privileged"),
+    "unknown": pgettext_lazy("grant outcome", "unknown"),
+}

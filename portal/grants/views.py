@@ -9,6 +9,8 @@ from portal.audit.api import changes, record, snapshot
 from portal.grants import lifecycle, powershell
 from portal.grants.forms import RBAC_ROLES, ApplicationForm, DecisionForm, GrantForm
 from portal.grants.models import Application, Grant
+from portal.grants.tasks import start_verification
+from portal.jobs.api import QueueUnavailable
 from portal.lib.access import Role, get_object_for_user, requires, requires_reauthentication
 from portal.lib.htmx import render
 
@@ -80,8 +82,11 @@ def grant_detail(request, pk):
         request.user, pk=pk,
     )  # fmt: skip
     own = grant.requested_by_id == request.user.pk
-    return render(request, "grants/grant.html", {"grant": grant, "own": own,
-                                                 "decision": DecisionForm()})  # fmt: skip
+    checks = list(grant.checks.all()[:5])
+    return render(request, "grants/grant.html", {
+        "grant": grant, "own": own, "decision": DecisionForm(), "checks": checks,
+        "live": grant.status in Grant.LIVE,
+    })  # fmt: skip
 
 
 # POST-only: which transition each button asks for.
@@ -131,3 +136,25 @@ def grant_script(request, pk, download=False):
     return render(request, "grants/script.html", {
         "grant": grant, "script": script, "action": action, "actions": powershell.ACTIONS,
     }, status=200 if script is not None else 400)  # fmt: skip
+
+
+@requires(read=Role.OPERATOR, change=Role.OPERATOR)
+@require_POST
+def verify_now(request, pk=None):
+    """Start a verification job: one grant, or (without pk) every live grant."""
+    grant = None
+    if pk is not None:
+        grant = get_object_for_user(Grant.objects.select_related("application__tenant"),
+                                    request.user, Role.OPERATOR, pk=pk)  # fmt: skip
+        if grant.status not in Grant.LIVE:
+            messages.error(request, _("Only approved or active grants can be verified."))
+            return redirect("grants:detail", pk=grant.pk)
+    back = redirect("grants:detail", pk=grant.pk) if grant else redirect("grants:index")
+    try:
+        job = start_verification([grant.pk] if grant else None,
+                                 tenant=grant.tenant if grant else None)  # fmt: skip
+    except QueueUnavailable as exc:
+        messages.error(request, str(exc))
+        return back
+    messages.success(request, _("Verification started."))
+    return redirect("jobs:detail", job_id=job.pk)
