@@ -95,7 +95,6 @@ INSTALLED_APPS = [
     "portal.configuration",
     "portal.grants",
     "portal.relay",
-    "portal.integrations",
     "portal.core",
 ]
 
@@ -398,12 +397,6 @@ CELERY_BEAT_SCHEDULE["audit-verify-chain"] = {
     "schedule": 3600.0,
     "options": {"expires": 3000},
 }
-# SharePoint / Skype for Business integration checks: status history, one email per change.
-CELERY_BEAT_SCHEDULE["integrations-check"] = {
-    "task": "integrations.check_scheduled",
-    "schedule": 3600.0,
-    "options": {"expires": 3000},
-}
 # Relay credentials: owners whose rotation is due or overdue get one reminder per deadline.
 CELERY_BEAT_SCHEDULE["relay-rotation-reminders"] = {
     "task": "relay.rotation_reminders",
@@ -418,6 +411,12 @@ CELERY_BEAT_SCHEDULE["grants-expire-and-remind"] = {
     "task": "grants.expire_and_remind",
     "schedule": 3600.0,
     "options": {"expires": 3000},
+}
+# Every approved or active grant is verified against Exchange once a day (one job).
+CELERY_BEAT_SCHEDULE["grants-verify"] = {
+    "task": "grants.verify_scheduled",
+    "schedule": 86400.0,
+    "options": {"expires": 3600},
 }
 
 # Connectivity probes: per-operation timeout, "test everything" concurrency, and whether probes
