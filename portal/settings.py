@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "portal.configuration",
     "portal.grants",
     "portal.relay",
+    "portal.integrations",
     "portal.core",
 ]
 
@@ -394,6 +395,12 @@ CELERY_BEAT_SCHEDULE["audit-write-checkpoint"] = {
 }
 CELERY_BEAT_SCHEDULE["audit-verify-chain"] = {
     "task": "audit.verify_chain",
+    "schedule": 3600.0,
+    "options": {"expires": 3000},
+}
+# SharePoint / Skype for Business integration checks: status history, one email per change.
+CELERY_BEAT_SCHEDULE["integrations-check"] = {
+    "task": "integrations.check_scheduled",
     "schedule": 3600.0,
     "options": {"expires": 3000},
 }

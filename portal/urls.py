@@ -14,5 +14,6 @@ urlpatterns = [
     path("configuration/", include("portal.configuration.urls")),
     path("relay/", include("portal.relay.urls")),
     path("grants/", include("portal.grants.urls")),
+    path("integrations/", include("portal.integrations.urls")),
     path("", include("portal.core.urls")),
 ]

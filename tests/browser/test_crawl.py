@@ -17,6 +17,8 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 
 from portal.audit.api import record
+from portal.integrations import service as integration_service
+from portal.integrations.models import Integration
 from portal.jobs.models import Job
 from portal.lib.access import Role
 from portal.relay import testsend as relay_send
@@ -94,6 +96,12 @@ def portal_data(transactional_db):
     )  # fmt: skip
     Rotation.objects.create(client=relay, action="set", by=users["admin"], by_username="crawl")
     relay_send.execute(RelayTest.objects.create(client=relay, recipient="probe@contoso.com"))
+    # A Skype for Business integration with a failed and a retired feature and some history.
+    integration = Integration.objects.create(
+        tenant=tenant, name="Lync pool (crawl)", product="lync_2013", pool_fqdn="127.0.0.1",
+        pool_port=closed_port, features=["im_presence", "voicemail"],
+    )  # fmt: skip
+    integration_service.run_checks(integration)
     return users
 
 
@@ -203,8 +211,11 @@ EXPECTED = {
                "connectivity/tenants/<int:pk>/history/<slug:probe>/",
                "jobs/", "jobs/<uuid:job_id>/", "audit/", "audit/event/<int:seq>/",
                "area/<slug:area>/", "accounts/security/", "accounts/email/",
-               "relay/", "relay/<int:pk>/", "relay/tests/<int:pk>/"},
-    "operator": {"connectivity/adhoc/", "relay/new/", "relay/<int:pk>/edit/"},
+               "relay/", "relay/<int:pk>/", "relay/tests/<int:pk>/",
+               "integrations/", "integrations/<int:pk>/", "integrations/tenants/<int:pk>/"},
+    "operator": {"connectivity/adhoc/", "relay/new/", "relay/<int:pk>/edit/",
+                 "integrations/new/", "integrations/<int:pk>/edit/",
+                 "integrations/<int:pk>/delete/"},
     "admin": {"accounts/users/", "tenants/<int:pk>/edit/", "tenants/new/", "configuration/",
               "relay/<int:pk>/credential/", "relay/<int:pk>/credential/reveal/"},
 }  # fmt: skip
