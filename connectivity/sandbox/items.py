@@ -12,6 +12,8 @@ from typing import Any
 
 from lxml import etree
 
+from . import attachments
+from .shapes import apply_shape, ext_key, field_tag  # noqa: F401 - re-exported to ews/
 from .soap import TNS, EWSError, local, sub, t
 from .store import Store, new_change_key, new_id
 
@@ -136,6 +138,7 @@ def stamp(elem: etree._Element, item_id: str, change_key: str, folder: Any) -> N
 def new_row(elem: etree._Element, mailbox: str, folder: Any) -> dict[str, Any]:
     item_id, change_key = new_id(b"\x01"), new_change_key()
     stamp(elem, item_id, change_key, folder)
+    attachments.reissue(elem, item_id)
     return {
         "id": item_id,
         "change_key": change_key,
@@ -185,22 +188,6 @@ def delivered_copy(
 
 
 # --- property paths ----------------------------------------------------------------------------
-def field_tag(field_uri: str) -> str:
-    """'item:Subject' -> 'Subject' (the element that carries the property)."""
-    return field_uri.split(":", 1)[-1]
-
-
-def ext_key(uri: etree._Element) -> tuple:
-    attrs = (
-        "DistinguishedPropertySetId",
-        "PropertySetId",
-        "PropertyTag",
-        "PropertyName",
-        "PropertyId",
-    )
-    return tuple((uri.get(a) or "").lower() for a in attrs)
-
-
 def field_value(row: Any, uri: etree._Element, load_xml: Callable[[], etree._Element]) -> Any:
     """Value of the property named by a FieldURI/ExtendedFieldURI for restrictions/sorting."""
     name = local(uri)
@@ -328,38 +315,6 @@ def sort_rows(rows: list, sort_order: etree._Element | None, load: Callable[[Any
 
         rows = sorted(rows, key=key, reverse=reverse)
     return rows
-
-
-# --- shapes ------------------------------------------------------------------------------------
-def apply_shape(elem: etree._Element, shape: etree._Element | None) -> etree._Element:
-    """Trim a stored item element to the requested ItemShape."""
-    base = shape.findtext(t("BaseShape")) if shape is not None else "AllProperties"
-    extra = shape.find(t("AdditionalProperties")) if shape is not None else None
-    wanted_tags: set[str] = set()
-    wanted_ext: set[tuple] = set()
-    if extra is not None:
-        for uri in extra:
-            if local(uri) == "ExtendedFieldURI":
-                wanted_ext.add(ext_key(uri))
-            elif local(uri) == "FieldURI":
-                wanted_tags.add(field_tag(uri.get("FieldURI", "")))
-            elif local(uri) == "IndexedFieldURI":
-                wanted_tags.add(field_tag(uri.get("FieldURI", "")) + "es")
-    out = etree.Element(elem.tag)
-    for el in elem:
-        name = local(el)
-        if name == "ItemId":
-            keep = True
-        elif name == "ExtendedProperty":
-            uri = el.find(t("ExtendedFieldURI"))
-            keep = uri is not None and ext_key(uri) in wanted_ext
-        elif base in ("AllProperties", "Default"):
-            keep = True
-        else:
-            keep = name in wanted_tags
-        if keep:
-            out.append(copy.deepcopy(el))
-    return out
 
 
 def ids_in(container: etree._Element | None) -> Iterable[etree._Element]:

@@ -40,6 +40,10 @@ MESSAGES = {
     "ErrorInvalidExchangeImpersonationHeaderData": "ExchangeImpersonation SOAP header must be "
     "present for this type of OAuth token.",
     "ErrorInvalidOperation": "The operation is not valid.",
+    "ErrorFolderExists": "A folder with the specified name already exists.",
+    "ErrorIrresolvableConflict": "The send or update operation could not be performed because "
+    "the change key passed in the request does not match the current change key for the item.",
+    "ErrorAttachmentNotFound": "The attachment could not be found.",
     "ErrorInternalServerError": "An internal server error occurred. The operation failed.",
 }
 

@@ -49,7 +49,7 @@ CREATE INDEX IF NOT EXISTS items_folder ON items (folder_id, received);
 
 # (distinguished id, parent, display name, folder class, EWS element)
 DEFAULT_FOLDERS = (
-    ("root", None, "Root", None, "Folder"),
+    ("root", None, "root", None, "Folder"),
     ("msgfolderroot", "root", "Top of Information Store", "IPF.Note", "Folder"),
     ("inbox", "msgfolderroot", "Inbox", "IPF.Note", "Folder"),
     ("drafts", "msgfolderroot", "Drafts", "IPF.Note", "Folder"),

@@ -55,7 +55,7 @@ def test_version_detection_from_server_version_info(account):
 
 def test_distinguished_folders_and_find_folder(account):
     root = account.root
-    assert root.name == "Root"
+    assert root.name == "root"
     names = {f.name for f in account.msg_folder_root.children}
     assert {"Inbox", "Calendar", "Tasks", "Sent Items", "Deleted Items", "Drafts"} <= names
     assert isinstance(account.inbox, Inbox)

@@ -22,6 +22,7 @@ from ..soap import (
     t,
 )
 from . import schema
+from .attachments import AttachmentOps
 from .base import Base, Ctx
 from .calendar import CalendarOps
 from .directory import DirectoryOps
@@ -32,7 +33,9 @@ from .items_write import ItemWriteOps
 log = logging.getLogger("connectivity.sandbox.ews")
 
 
-class EWSService(FolderOps, ItemReadOps, ItemWriteOps, CalendarOps, DirectoryOps, Base):
+class EWSService(
+    FolderOps, ItemReadOps, ItemWriteOps, AttachmentOps, CalendarOps, DirectoryOps, Base
+):
     # --- entry point ---------------------------------------------------------------------------
     def handle(self, body: bytes, principal: Principal) -> tuple[int, bytes]:
         """Answer one EWS request: (HTTP status, SOAP envelope).

@@ -52,6 +52,10 @@ class FolderOps(Base):
         parent = self.resolve_folder(ctx, req.find(m("ParentFolderId"))[0])
         for folder in req.find(m("Folders")):
             name = folder.findtext(t("DisplayName")) or "New Folder"
+            siblings = {r["display_name"].lower() for r in self.store.child_folders(parent["id"])}
+            if name.lower() in siblings:
+                response_message(msgs, "CreateFolder", EWSError("ErrorFolderExists"))
+                continue
             cls = folder.findtext(t("FolderClass")) or (
                 {
                     "CalendarFolder": "IPF.Appointment",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from .. import aqs
 from .. import items as it
 from ..soap import (
     EWSError,
@@ -25,6 +26,7 @@ class ItemReadOps(Base):
         sort_order = req.find(m("SortOrder"))
         cal_view = req.find(m("CalendarView"))
         view = req.find(m("IndexedPageItemView"))
+        query = aqs.parse(req.findtext(m("QueryString")) or "")
         for ref in req.find(m("ParentFolderIds")):
             try:
                 folder = self.resolve_folder(ctx, ref)
@@ -51,6 +53,8 @@ class ItemReadOps(Base):
                 except EWSError as e:
                     response_message(msgs, "FindItem", e)
                     continue
+            if query:
+                rows = [r for r in rows if aqs.matches(query, load(r))]
             rows = it.sort_rows(rows, sort_order, load)
             if cal_view is not None:
                 limit = int(cal_view.get("MaxEntriesReturned") or len(rows) or 1)

@@ -9,6 +9,7 @@ import datetime as dt
 from lxml import etree
 
 from .. import items as it
+from .. import values
 from ..soap import (
     EWSError,
     local,
@@ -59,7 +60,7 @@ class ItemWriteOps(Base):
         now = it.utcnow()
         rows = []
         for elem in req.find(m("Items")):
-            elem = copy.deepcopy(elem)
+            elem = values.normalize(copy.deepcopy(elem))
             kind = local(elem)
             if kind not in it.ITEM_CLASSES:
                 response_message(
@@ -94,6 +95,8 @@ class ItemWriteOps(Base):
                 continue
             folder = target or self._default_folder(ctx, kind, disposition)
             it.prepare_new(elem, now=now)
+            owner = self.store.get_mailbox(folder["mailbox"])
+            values.calendar_defaults(elem, owner["address"], owner["display_name"])
             row = it.new_row(elem, folder["mailbox"], folder)
             rows.append(row)
             if is_send:
@@ -126,6 +129,7 @@ class ItemWriteOps(Base):
                 elem = parse(row["xml"])
                 for update in change.find(t("Updates")):
                     self._apply_update(elem, update)
+                values.normalize(elem)
             except EWSError as e:
                 response_message(msgs, "UpdateItem", e)
                 continue
@@ -137,6 +141,8 @@ class ItemWriteOps(Base):
             msg = response_message(msgs, "UpdateItem")
             if local(elem) == "Message" and disposition in ("SendOnly", "SendAndSaveCopy"):
                 # Sent: delivered, the draft moves to Sent Items; no ItemId is returned.
+                self._mark_sent(row["mailbox"], elem, now)
+                self.store.update_item(row["id"], xml=etree.tostring(elem), **it.columns(elem))
                 self.deliver(row["mailbox"], elem, now)
                 row = self.store.get_item(row["id"])
                 if disposition == "SendAndSaveCopy":
@@ -245,9 +251,19 @@ class ItemWriteOps(Base):
     def op_CopyItem(self, ctx: Ctx, req):
         return self._move_or_copy(ctx, req, "CopyItem")
 
+    def _mark_sent(self, mailbox: str, elem: etree._Element, now) -> None:
+        """What sending changes on the sender's copy: no longer a draft, sent now, from them."""
+        for tag in ("From", "Sender"):
+            if it.child(elem, tag) is None:
+                me = self.store.get_mailbox(mailbox)
+                it.mailbox_elem(elem, tag, mailbox, me["display_name"] if me else None)
+        it.set_child(elem, "DateTimeSent", it.fmt(now))
+        it.set_child(elem, "IsDraft", "false")
+        it.set_child(elem, "IsRead", "true")
+
     def op_SendItem(self, ctx: Ctx, req):
         resp, msgs = operation_response("SendItem")
-        save = req.get("SaveItemToFolder", "true") == "true"
+        save = req.get("SaveItemToFolder", "true") in ("true", "1")
         saved = req.find(m("SavedItemFolderId"))
         now = it.utcnow()
         for ref in it.ids_in(req.find(m("ItemIds"))):
@@ -257,6 +273,9 @@ class ItemWriteOps(Base):
                 response_message(msgs, "SendItem", e)
                 continue
             elem = parse(row["xml"])
+            self._mark_sent(row["mailbox"], elem, now)
+            self.store.update_item(row["id"], xml=etree.tostring(elem), **it.columns(elem))
+            row = self.store.get_item(row["id"])
             self.deliver(row["mailbox"], elem, now)
             if save:
                 dest = (

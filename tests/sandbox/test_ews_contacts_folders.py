@@ -1,0 +1,38 @@
+"""Contacts (people) and folders through unmodified exchangelib: indexed contact fields read
+field by field, the root folder's name, and ErrorFolderExists for a duplicate name."""
+
+import pytest
+from exchangelib import Contact, Folder
+from exchangelib.errors import ErrorFolderExists
+from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAddress
+
+
+def test_contact_indexed_fields_round_trip(account):
+    Contact(
+        account=account, folder=account.contacts, given_name="Ann", surname="Lee",
+        display_name="Ann Lee", company_name="Example",
+        phone_numbers=[PhoneNumber(label="BusinessPhone", phone_number="+1 555 0100"),
+                       PhoneNumber(label="MobilePhone", phone_number="+1 555 0199")],
+        physical_addresses=[PhysicalAddress(label="Business", street="Main 1", city="Town",
+                                            zipcode="12345", country="US")],
+        email_addresses=[EmailAddress(label="EmailAddress1", email="ann@example.com")],
+    ).save()  # fmt: skip
+    full = account.contacts.get(display_name="Ann Lee")
+    assert {p.label: p.phone_number for p in full.phone_numbers} == {
+        "BusinessPhone": "+1 555 0100",
+        "MobilePhone": "+1 555 0199",
+    }
+    assert full.physical_addresses[0].city == "Town" and full.company_name == "Example"
+    # Field by field (IndexedFieldURI in AdditionalProperties), as jobs read them.
+    (slim,) = account.contacts.all().only("phone_numbers", "physical_addresses", "email_addresses")
+    assert len(slim.phone_numbers) == 2 and slim.physical_addresses[0].street == "Main 1"
+    assert slim.email_addresses[0].email == "ann@example.com"
+
+
+def test_root_folder_name_and_duplicate_folder_names(account):
+    assert account.root.name == "root"
+    Folder(parent=account.inbox, name="Projects").save()
+    with pytest.raises(ErrorFolderExists):
+        Folder(parent=account.inbox, name="projects").save()
+    Folder(parent=account.drafts, name="Projects").save()  # another parent is fine
+    assert [f.name for f in account.inbox.children] == ["Projects"]
