@@ -23,4 +23,9 @@ def job_detail(request, job_id):
     summary = describe(job) if describe else None
     if summary is not None and not job.is_done and not summary.links:
         summary = None  # nothing has started yet: no outcome to speak of
-    return render(request, "jobs/detail.html", {"job": job, "summary": summary}, partial="status")
+    # A finished job's message is often its outcome again ("8 passed"): say it once.
+    repeats = (
+        summary is not None and job.is_done and (job.result or {}).get("message") == job.message
+    )
+    context = {"job": job, "summary": summary, "show_message": bool(job.message) and not repeats}
+    return render(request, "jobs/detail.html", context, partial="status")

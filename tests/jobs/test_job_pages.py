@@ -79,12 +79,15 @@ def test_a_second_delivery_of_a_finished_job_does_nothing(
 
 def test_test_everything_page_counts_in_words_with_a_link_per_run(operator_client):
     job = Job.objects.create(kind="connectivity.everything", label="Test everything",
-                             status=Job.Status.PROBLEMS)  # fmt: skip
+                             status=Job.Status.PROBLEMS,
+                             message="2 passed, 1 failed, 2 could not run",
+                             result={"message": "2 passed, 1 failed, 2 could not run"})  # fmt: skip
     statuses = [RunStatus.PASS, RunStatus.PASS, RunStatus.FAIL, RunStatus.ERROR, RunStatus.ERROR]
     runs = [ProbeRun.objects.create(probe=Probe.TCP, status=s, job=job, params={"host": "h"})
             for s in statuses]  # fmt: skip
     page = operator_client.get(f"/jobs/{job.pk}/").content.decode()
     assert "2 passed, 1 failed, 2 could not run" in page
+    assert page.count("2 passed, 1 failed, 2 could not run") == 1  # not again as "Details"
     for run in runs:
         assert f'href="/connectivity/runs/{run.pk}/"' in page
 
