@@ -7,6 +7,6 @@ class RelayConfig(AppConfig):
     verbose_name = _("SMTP relay")
 
     def ready(self):
-        from portal.relay import jobkinds
+        from portal.relay import config, jobkinds  # noqa: F401 - config registers relay_clients:
 
         jobkinds.register()

@@ -33,9 +33,9 @@ def split_list(text: str) -> list[str]:
 
 
 def parse_source_ips(text: str) -> list[str]:
-    validate_single_line(text.replace("\n", " ").replace("\r\n", " "))
     result = []
-    for item in split_list(text):
+    for item in split_list(text):  # line breaks separate items; each item is checked on its own
+        validate_single_line(item)
         try:
             result.append(str(ipaddress.ip_network(item, strict=False)))
         except ValueError:
@@ -47,9 +47,9 @@ def parse_source_ips(text: str) -> list[str]:
 
 
 def parse_addresses(text: str) -> list[str]:
-    validate_single_line(text.replace("\n", " ").replace("\r\n", " "))
     result = []
     for item in split_list(text):
+        validate_single_line(item)
         try:
             validate_email(item)
         except ValidationError:
@@ -93,7 +93,8 @@ class RelayClientForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["tenant"].queryset = Tenant.objects.order_by("name")
+        if "tenant" in self.fields:  # the configuration document names tenants instead
+            self.fields["tenant"].queryset = Tenant.objects.order_by("name")
         if self.instance.pk:
             self.fields["source_ips_text"].initial = "\n".join(self.instance.source_ips)
             self.fields["sender_addresses_text"].initial = "\n".join(self.instance.sender_addresses)
@@ -114,22 +115,22 @@ class RelayClientForm(forms.ModelForm):
                 data["smtp_host"] = normalize_host(data["smtp_host"])
             except ValidationError as exc:
                 self.add_error("smtp_host", exc)
-        for name, parse in (("source_ips_text", parse_source_ips),
-                            ("sender_addresses_text", parse_addresses)):  # fmt: skip
-            try:
-                data[name.removesuffix("_text")] = parse(data.get(name) or "")
-            except ValidationError as exc:
-                self.add_error(name, exc)
         method = data.get("method")
-        if method == "connector" and "source_ips" in data and not data["source_ips"]:
+        if method == "connector" and data.get("source_ips_text") == []:
             self.add_error("source_ips_text", _(
                 "Connector relay matches the device by its IP address: give at least one."
             ))  # fmt: skip
         return data
 
+    def clean_source_ips_text(self):
+        return parse_source_ips(self.cleaned_data.get("source_ips_text") or "")
+
+    def clean_sender_addresses_text(self):
+        return parse_addresses(self.cleaned_data.get("sender_addresses_text") or "")
+
     def save(self, commit=True):
-        self.instance.source_ips = self.cleaned_data["source_ips"]
-        self.instance.sender_addresses = self.cleaned_data["sender_addresses"]
+        self.instance.source_ips = self.cleaned_data["source_ips_text"]
+        self.instance.sender_addresses = self.cleaned_data["sender_addresses_text"]
         return super().save(commit)
 
 

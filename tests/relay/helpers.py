@@ -15,7 +15,7 @@ def form_data(tenant, **change) -> dict:
         "tenant": tenant.pk, "name": "Scanner 3rd floor", "kind": "printer",
         "owner": "Facilities", "owner_email": "facilities@contoso.com",
         "location": "Building A, 3rd floor", "method": "smtp_auth",
-        "source_ips_text": "192.0.2.10\n192.0.2.0/28",
+        "source_ips_text": "192.0.2.10\r\n192.0.2.0/28",
         "sender_addresses_text": "scanner@contoso.com",
         "smtp_host": "", "smtp_port": "", "smtp_security": "", "rotation_days": 90, "notes": "",
     }  # fmt: skip
