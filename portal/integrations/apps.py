@@ -7,6 +7,6 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "SharePoint and Skype for Business integrations"
 
     def ready(self):
-        from portal.integrations import jobkinds
+        from portal.integrations import config, jobkinds  # noqa: F401 - config registers integrations:
 
         jobkinds.register()
