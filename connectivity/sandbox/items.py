@@ -160,6 +160,13 @@ def prepare_new(elem: etree._Element, *, now: dt.datetime, is_read: bool = True)
     set_child(elem, "Size", str(size))
     if kind == "Message" and child(elem, "IsRead") is None:
         set_child(elem, "IsRead", "true" if is_read else "false")
+    if child(elem, "HasAttachments") is None:
+        set_child(elem, "HasAttachments", "false")
+    if kind == "Task":
+        for tag, value in (("Status", "NotStarted"), ("PercentComplete", "0"),
+                           ("IsComplete", "false")):  # fmt: skip
+            if child(elem, tag) is None:
+                set_child(elem, tag, value)
     if kind == "CalendarItem":
         if child(elem, "UID") is None:
             set_child(elem, "UID", new_id(b"\x04").rstrip("="))
@@ -223,9 +230,15 @@ def field_value(row: Any, uri: etree._Element, load_xml: Callable[[], etree._Ele
 
 
 # --- restrictions --------------------------------------------------------------------------------
+_BOOL_TEXT = {"true": True, "1": True, "false": False, "0": False}
+
+
 def _coerce(value: Any, constant: str) -> tuple[Any, Any]:
+    # xs:boolean constants may be written 1/0 (exchangelib does) as well as true/false.
     if isinstance(value, bool):
-        return value, constant.strip().lower() == "true"
+        return value, _BOOL_TEXT.get(constant.strip().lower())
+    if isinstance(value, str) and value in ("true", "false") and constant.strip() in _BOOL_TEXT:
+        return value == "true", _BOOL_TEXT[constant.strip()]
     if isinstance(value, str):
         a, b = parse_dt(value), parse_dt(constant)
         if a is not None and b is not None and re.match(r"\d{4}-\d\d-\d\dT", constant):

@@ -48,3 +48,13 @@ def test_unknown_attachment_ids_are_errors(account):
     options["additional_fields"] = None
     (result,) = service.call(items=[AttachmentId(id="not-an-id")], **options)
     assert isinstance(result, ErrorInvalidIdMalformed)
+
+
+def test_has_attachments_restriction(account):
+    plain = Message(account=account, folder=account.inbox, subject="plain")
+    plain.save()
+    with_file = Message(account=account, folder=account.inbox, subject="with file")
+    with_file.save()
+    with_file.attach(FileAttachment(name="x.pdf", content=b"%PDF"))
+    assert [m.subject for m in account.inbox.filter(has_attachments=True)] == ["with file"]
+    assert [m.subject for m in account.inbox.filter(has_attachments=False)] == ["plain"]

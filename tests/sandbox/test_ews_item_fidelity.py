@@ -81,7 +81,8 @@ def test_in_lookups_match(account):
     assert {m.subject for m in account.inbox.filter(subject__in=["a", "c", "zz"])} == {"a", "c"}
     assert {m.subject for m in account.inbox.filter(importance__in=["High", "Low"])} == {"a", "b"}
     assert {m.subject for m in account.inbox.filter(categories__contains=["Blue"])} == {"b"}
-    assert {m.subject for m in account.inbox.filter(is_read__in=[True])} == {"a", "b", "c"}
+    assert {m.subject for m in account.inbox.filter(is_read__in=[False])} == {"a", "b", "c"}
+    assert not account.inbox.filter(is_read__in=[True]).exists()
 
 
 def test_query_string_searches_like_aqs(account):
@@ -128,3 +129,12 @@ def test_a_stale_change_key_is_an_irresolvable_conflict(account):
     with pytest.raises(ErrorIrresolvableConflict):
         stale.save(update_fields=["subject"], conflict_resolution=NEVER_OVERWRITE)
     assert account.inbox.get(id=item.id).subject == "v2"
+
+
+def test_new_task_gets_exchange_defaults(account):
+    from exchangelib import Task
+
+    task = Task(account=account, folder=account.tasks, subject="file the report")
+    task.save()
+    got = account.tasks.get(id=task.id)
+    assert (got.status, got.percent_complete, got.is_complete) == ("NotStarted", 0, False)

@@ -9,7 +9,7 @@ import datetime as dt
 from lxml import etree
 
 from .. import items as it
-from .. import values
+from .. import replies, values
 from ..soap import (
     EWSError,
     local,
@@ -62,6 +62,14 @@ class ItemWriteOps(Base):
         for elem in req.find(m("Items")):
             elem = values.normalize(copy.deepcopy(elem))
             kind = local(elem)
+            if kind in replies.RESPONSE_OBJECTS:
+                try:
+                    original = parse(self.resolve_item(ctx, elem.find(t("ReferenceItemId")))["xml"])
+                    elem = replies.build(kind, elem, original, ctx.acting)
+                except EWSError as e:
+                    response_message(msgs, "CreateItem", e)
+                    continue
+                kind = "Message"
             if kind not in it.ITEM_CLASSES:
                 response_message(
                     msgs,
