@@ -99,3 +99,14 @@ def availability_rows(plan: str) -> list[dict]:
         ]
         rows.append({"label": _(feature.label), "source": feature.source, "cells": cells})
     return rows
+
+
+def tenant_rows(tenants, today) -> list[dict]:
+    """Each tenant with its plan and, for Exchange Server, its version's support state."""
+    rows = []
+    for tenant in tenants:
+        profile = getattr(tenant, "profile", None)
+        info = lifecycle.PRODUCTS.get(profile.exchange_version) if profile else None
+        rows.append({"tenant": tenant, "profile": profile,
+                     "version": product_state(info, today) if info else None})  # fmt: skip
+    return rows

@@ -27,8 +27,10 @@ def _integrations():
 @require_GET
 def index(request):
     groups = present.matrix(_integrations())
+    tenants = list(Tenant.objects.select_related("profile").order_by("name"))
     return render(request, "integrations/index.html", {
-        "groups": groups, "has_tenants": Tenant.objects.exists(),
+        "groups": groups, "has_tenants": bool(tenants),
+        "tenants": present.tenant_rows(tenants, timezone.localdate()),
     })  # fmt: skip
 
 
@@ -36,7 +38,11 @@ def index(request):
 @require_GET
 def tiles(request):
     integrations = list(_integrations())
-    return render(request, "integrations/tiles.html", present.tiles(integrations))
+    tenants = Tenant.objects.filter(kind=Tenant.Kind.SERVER).select_related("profile")
+    context = present.tiles(integrations)
+    context["versions"] = [row for row in present.tenant_rows(tenants, timezone.localdate())
+                           if row["version"] and row["version"].css != "pass"]  # fmt: skip
+    return render(request, "integrations/tiles.html", context)
 
 
 @requires(read=Role.OPERATOR, change=Role.OPERATOR)
