@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.grants import lifecycle
-from portal.grants.models import Application, Grant
+from portal.grants.models import Application, EwsUse, Grant, TenantEws
 from portal.lib.validators import validate_single_line
 
 RBAC_ROLES = ["Application EWS.AccessAsApp", "Application Mail.Read", "Application Mail.ReadWrite",
@@ -20,6 +20,12 @@ class ApplicationForm(forms.ModelForm):
         label=_("Protocols used"), choices=Application.Protocol.choices, required=False,
         widget=forms.CheckboxSelectMultiple,
     )  # fmt: skip
+    ews_uses = forms.MultipleChoiceField(
+        label=_("What it does through EWS"), choices=EwsUse.choices, required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Shown on the EWS retirement page with the Microsoft Graph permission that "
+                    "replaces each use."),
+    )  # fmt: skip
     credential_secret = forms.CharField(
         label=_("Verification client secret"), required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
@@ -30,7 +36,7 @@ class ApplicationForm(forms.ModelForm):
     class Meta:
         model = Application
         fields = ["tenant", "name", "owner", "purpose", "client_id", "service_principal_id",
-                  "service_account", "auth", "protocols", "status"]  # fmt: skip
+                  "service_account", "auth", "protocols", "ews_uses", "status"]  # fmt: skip
         widgets = {"purpose": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, **kwargs):
@@ -169,3 +175,36 @@ class DecisionForm(forms.Form):
         label=_("Note"), required=False, max_length=500,
         validators=[validate_single_line],
     )  # fmt: skip
+
+
+class TenantEwsForm(forms.ModelForm):
+    allowed_text = forms.CharField(
+        label=_("EWSAllowedAppIDs"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Application (client) ids from Get-OrganizationConfig, one per line."),
+    )  # fmt: skip
+
+    class Meta:
+        model = TenantEws
+        fields = ["ews_enabled"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["allowed_text"].initial = "\n".join(self.instance.allowed_app_ids or [])
+
+    def clean_allowed_text(self):
+        ids = []
+        for item in re.split(r"[\s,;]+", self.cleaned_data.get("allowed_text", "")):
+            if not item:
+                continue
+            if not re.fullmatch(r"[0-9A-Za-z-]{1,80}", item):
+                raise ValidationError(_("“%(v)s” is not an application id."), params={"v": item})
+            if item.lower() not in ids:
+                ids.append(item.lower())
+        return ids
+
+    def save(self, commit=True):
+        state = super().save(commit=False)
+        state.allowed_app_ids = self.cleaned_data["allowed_text"]
+        if commit:
+            state.save()
+        return state

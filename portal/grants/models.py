@@ -51,6 +51,7 @@ class Application(models.Model):
         _("authentication"), max_length=12, choices=Auth.choices, default=Auth.APP_SECRET
     )
     protocols = models.JSONField(_("protocols used"), default=list, blank=True)
+    ews_uses = models.JSONField(_("what it does through EWS"), default=list, blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
     )
@@ -206,3 +207,36 @@ OUTCOME_LABELS = {
     "over-privileged": pgettext_lazy("grant outcome", "over-privileged"),
     "unknown": pgettext_lazy("grant outcome", "unknown"),
 }
+
+
+class EwsUse(models.TextChoices):
+    """What an application does through EWS (each has a Microsoft Graph replacement)."""
+
+    MAIL_READ = "mail_read", _("Read mail")
+    MAIL_WRITE = "mail_write", _("Change or move mail")
+    MAIL_SEND = "mail_send", _("Send mail")
+    CALENDAR = "calendar", _("Calendars")
+    FREE_BUSY = "free_busy", _("Free/busy")
+    CONTACTS = "contacts", _("Contacts")
+    TASKS = "tasks", _("Tasks")
+    AUTO_REPLIES = "auto_replies", _("Automatic replies and mailbox settings")
+
+
+class TenantEws(models.Model):
+    """An Exchange Online tenant's EWS switches, as the admin read them from
+    Get-OrganizationConfig (EWSEnabled, EWSAllowedAppIDs)."""
+
+    class Enabled(models.TextChoices):
+        UNSET = "unset", _("not set ($null)")
+        TRUE = "true", _("True")
+        FALSE = "false", _("False")
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="ews_state")
+    ews_enabled = models.CharField(
+        _("EWSEnabled"), max_length=5, choices=Enabled.choices, default=Enabled.UNSET
+    )
+    allowed_app_ids = models.JSONField(_("EWSAllowedAppIDs"), default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"EWS settings of {self.tenant}"

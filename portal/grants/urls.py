@@ -1,11 +1,14 @@
 from django.urls import path
 
-from portal.grants import views
+from portal.grants import views, views_readiness
 
 app_name = "grants"
 urlpatterns = [
     path("", views.index, name="index"),
     path("request/", views.grant_request, name="request"),
+    path("ews-retirement/", views_readiness.readiness_page, name="readiness"),
+    path("ews-retirement/<int:pk>/", views_readiness.readiness_edit, name="readiness_edit"),
+    path("tiles/", views_readiness.tiles, name="tiles"),
     path("<int:pk>/", views.grant_detail, name="detail"),
     path("verify/", views.verify_now, name="verify_all"),
     path("<int:pk>/verify/", views.verify_now, name="verify"),

@@ -19,13 +19,14 @@ def test_grant_lists_do_not_grow_with_rows(admin_client, operator_user, tenant, 
     def add(n):
         for _ in range(n):
             name = f"app {Application.objects.count()}"
-            app = Application.objects.create(tenant=tenant, name=name, owner="o", client_id="c")
+            app = Application.objects.create(tenant=tenant, name=name, owner="o", client_id="c",
+                                             protocols=["ews"], ews_uses=["mail_read"])  # fmt: skip
             make_grant(app, operator_user)
             make_grant(application, operator_user)
 
     add(2)
     admin_client.get("/grants/")  # the first request of a session does one-off work
-    urls = ["/grants/", f"/grants/applications/{application.pk}/"]
+    urls = ["/grants/", f"/grants/applications/{application.pk}/", "/grants/ews-retirement/"]
     few = [_queries(admin_client, u, django_assert_max_num_queries) for u in urls]
     add(30)
     many = [_queries(admin_client, u, django_assert_max_num_queries) for u in urls]
