@@ -1,8 +1,9 @@
 """How the jobs app treats integration checks: read-only, so safe to repeat."""
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
-from portal.integrations.models import CheckResult
+from portal.integrations.models import CheckResult, Status
 from portal.jobs import kinds
 
 
@@ -15,7 +16,12 @@ def _describe(job) -> kinds.Summary:
                    status=status_css.get(r.status, ""), status_label=r.get_status_display())
         for r in results.order_by("integration_id", "feature")
     ]  # fmt: skip
-    return kinds.Summary(text=job.message or "", links=links)
+    counts: dict = {}
+    for r in results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    labels = dict(Status.choices)
+    text = ", ".join(f"{labels[k]}: {n}" for k, n in sorted(counts.items())) or _("no results")
+    return kinds.Summary(text=text, links=links)
 
 
 def register() -> None:

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from connectivity import lifecycle
 from portal.audit.api import record
@@ -62,7 +62,8 @@ def _save(integration: Integration, outcome: checks.Outcome, now, job_id) -> str
 def _notify(integration: Integration, outcome: checks.Outcome, previous: str) -> None:
     if not integration.notify_emails:
         return
-    labels = dict(Light.choices)
+    with translation.override(settings.LANGUAGE_CODE):  # the site's language, not a reader's
+        labels = {key: str(label) for key, label in Light.choices}
     url = settings.SITE_URL.rstrip("/") + reverse("integrations:detail", args=[integration.pk])
     subject = (f"[{integration.tenant}] {integration.name} · {outcome.feature}: "
                f"{labels[previous]} → {labels[outcome.status]}")  # fmt: skip

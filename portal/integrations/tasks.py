@@ -1,5 +1,4 @@
 from celery import shared_task
-from django.utils import translation
 from django.utils.translation import gettext_noop
 
 from portal.audit import context
@@ -18,19 +17,19 @@ def check_task(integration_ids: list[int]) -> dict:
             counts[outcome.status] = counts.get(outcome.status, 0) + 1
     outcome = ("problems" if counts.get(Light.RED) else "warn" if counts.get(Light.AMBER)
                else "ok")  # fmt: skip
-    with translation.override("en"):  # stored in English, translated when shown
-        labels = dict(Light.choices)
-        message = ", ".join(f"{labels[k]}: {v}" for k, v in sorted(counts.items())) or "-"
+    # Stored in English as a catalogue sentence; the job page counts the results in the
+    # reader's language (jobkinds.describe).
+    message = gettext_noop("Integration checks finished.")
     return {"outcome": outcome, "message": message, "statuses": counts}
 
 
 def start_check(integrations, tenant=None):
     """One job checking ``integrations``; raises QueueUnavailable (shown by the caller)."""
     ids = [i.pk for i in integrations]
-    # Stored in English, translated when shown (portal.lib.translate).
-    label = (gettext_noop("Integration check: %(name)s") % {"name": integrations[0]}
-             if len(ids) == 1 else
-             gettext_noop("Integration checks: %(n)s integrations") % {"n": len(ids)})  # fmt: skip
+    # A catalogue sentence, stored in English and translated when shown; the integrations
+    # the job checked are listed on its page.
+    label = (gettext_noop("Integration check") if len(ids) == 1
+             else gettext_noop("Integration checks"))  # fmt: skip
     return start_job(check_task, kind="integrations.check", label=label,
                      kwargs={"integration_ids": ids}, tenant=tenant)  # fmt: skip
 

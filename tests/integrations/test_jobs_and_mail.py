@@ -36,7 +36,10 @@ def test_check_now_runs_a_job_that_records_results_and_audit(
     event = AuditEvent.objects.get(action="integration.check")
     assert event.result == "success" and event.after == states
     page = operator_client.get(f"/jobs/{job.pk}/").content.decode()
-    assert "Lab · Skype pool" in page
+    assert "Lab · Skype pool" in page and "Working: 1" in page
+    russian = operator_client.get(f"/jobs/{job.pk}/", HTTP_ACCEPT_LANGUAGE="ru")
+    text = russian.content.decode()
+    assert "Проверка интеграции" in text and "Integration check" not in text
 
 
 def test_a_status_change_sends_exactly_one_email(lab_tenant, pki, settings):
