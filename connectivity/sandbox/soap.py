@@ -44,6 +44,8 @@ MESSAGES = {
     "ErrorIrresolvableConflict": "The send or update operation could not be performed because "
     "the change key passed in the request does not match the current change key for the item.",
     "ErrorAttachmentNotFound": "The attachment could not be found.",
+    "ErrorMoveDistinguishedFolder": "Cannot move distinguished folder.",
+    "ErrorMoveCopyFailed": "Cannot move or copy the folder.",
     "ErrorInternalServerError": "An internal server error occurred. The operation failed.",
 }
 

@@ -60,9 +60,23 @@ DEFAULT_FOLDERS = (
     ("calendar", "msgfolderroot", "Calendar", "IPF.Appointment", "CalendarFolder"),
     ("contacts", "msgfolderroot", "Contacts", "IPF.Contact", "ContactsFolder"),
     ("tasks", "msgfolderroot", "Tasks", "IPF.Task", "TasksFolder"),
+    ("conversationhistory", "msgfolderroot", "Conversation History", "IPF.Note", "Folder"),
+    ("journal", "msgfolderroot", "Journal", "IPF.Journal", "Folder"),
+    ("notes", "msgfolderroot", "Notes", "IPF.StickyNote", "Folder"),
+    ("syncissues", "msgfolderroot", "Sync Issues", "IPF.Note", "Folder"),
+    ("conflicts", "syncissues", "Conflicts", "IPF.Note", "Folder"),
+    ("localfailures", "syncissues", "Local Failures", "IPF.Note", "Folder"),
+    ("serverfailures", "syncissues", "Server Failures", "IPF.Note", "Folder"),
+    ("recipientcache", "contacts", "Recipient Cache", "IPF.Contact.RecipientCache",
+     "ContactsFolder"),
+    ("quickcontacts", "contacts", "Quick Contacts", "IPF.Contact.MOC.QuickContacts",
+     "ContactsFolder"),
+    ("searchfolders", "root", "Finder", None, "Folder"),
     ("recoverableitemsroot", "root", "Recoverable Items", None, "Folder"),
     ("recoverableitemsdeletions", "recoverableitemsroot", "Deletions", None, "Folder"),
-)
+    ("recoverableitemspurges", "recoverableitemsroot", "Purges", None, "Folder"),
+    ("recoverableitemsversions", "recoverableitemsroot", "Versions", None, "Folder"),
+)  # fmt: skip
 
 ITEM_COLUMNS = (
     "element",
@@ -255,6 +269,16 @@ class Store:
                 (fid, mailbox.lower(), parent_id, name, folder_class, element, new_change_key()),
             )
         return fid
+
+    def update_folder(self, folder_id: str, **fields: Any) -> str:
+        """Rename or re-parent a folder; returns its new change key."""
+        if set(fields) - {"display_name", "parent_id"}:
+            raise ValueError("can only update display_name and parent_id")
+        fields["change_key"] = new_change_key()
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self.tx() as db:
+            db.execute(f"UPDATE folders SET {sets} WHERE id = ?", (*fields.values(), folder_id))  # noqa: S608
+        return fields["change_key"]
 
     def delete_folder(self, folder_id: str) -> None:
         with self.tx() as db:

@@ -23,6 +23,11 @@ from ..soap import (
 )
 from .base import Base, Ctx
 
+CONTACT_FIELDS = (
+    "DisplayName", "GivenName", "Surname", "CompanyName", "EmailAddresses",
+    "PhysicalAddresses", "PhoneNumbers", "JobTitle", "Department",
+)  # fmt: skip
+
 
 class DirectoryOps(Base):
     # --- version detection -----------------------------------------------------------------------
@@ -70,27 +75,73 @@ class DirectoryOps(Base):
         needle = (req.findtext(m("UnresolvedEntry")) or "").strip().lower()
         if needle.startswith("smtp:"):
             needle = needle[5:]
-        hits = [
+        full = req.get("ReturnFullContactData", "false") in ("true", "1")
+        scope = req.get("SearchScope", "ActiveDirectoryContacts")
+        directory = [
             r
             for r in self.store.list_mailboxes()
             if needle and (needle in r["address"] or needle in (r["display_name"] or "").lower())
         ]
-        if not hits:
+        contacts = self._matching_contacts(ctx, needle) if "Contacts" in scope else []
+        if scope in ("Contacts", "ContactsActiveDirectory"):
+            order = [("contact", c) for c in contacts]
+            order += [("mailbox", r) for r in directory] if scope != "Contacts" else []
+        else:
+            order = [("mailbox", r) for r in directory] + [("contact", c) for c in contacts]
+        if not order:
             response_message(msgs, "ResolveNames", EWSError("ErrorNameResolutionNoResults"))
             return resp
         msg = response_message(msgs, "ResolveNames")
-        if len(hits) > 1:
+        if len(order) > 1:
             msg.set("ResponseClass", "Warning")
             msg.find(m("ResponseCode")).text = "ErrorNameResolutionMultipleResults"
             msg.insert(0, etree.Element(m("MessageText")))
             msg[0].text = "Multiple results were found."
         rs = sub(
-            msg, m("ResolutionSet"), TotalItemsInView=str(len(hits)), IncludesLastItemInRange="true"
+            msg,
+            m("ResolutionSet"),
+            TotalItemsInView=str(len(order)),
+            IncludesLastItemInRange="true",
         )
-        for r in hits:
+        for kind, hit in order:
             res = sub(rs, t("Resolution"))
-            it.mailbox_elem(res, "", r["address"], r["display_name"])
+            if kind == "mailbox":
+                it.mailbox_elem(res, "", hit["address"], hit["display_name"])
+                if full:
+                    contact = sub(res, t("Contact"))
+                    sub(contact, t("DisplayName"), hit["display_name"] or hit["address"])
+                    emails = sub(contact, t("EmailAddresses"))
+                    sub(emails, t("Entry"), f"SMTP:{hit['address']}", Key="EmailAddress1")
+                continue
+            row, elem = hit
+            email = elem.findtext(f"{t('EmailAddresses')}/{t('Entry')}") or ""
+            it.mailbox_elem(res, "", email, elem.findtext(t("DisplayName")))
+            mbx = res.find(t("Mailbox"))
+            mbx.find(t("MailboxType")).text = "Contact"
+            sub(mbx, t("ItemId"), Id=row["id"], ChangeKey=row["change_key"])
+            if full:
+                contact = sub(res, t("Contact"))
+                for tag in CONTACT_FIELDS:
+                    found = elem.find(t(tag))
+                    if found is not None:
+                        contact.append(copy.deepcopy(found))
         return resp
+
+    def _matching_contacts(self, ctx: Ctx, needle: str) -> list:
+        folder = self.store.distinguished_folder(ctx.acting, "contacts")
+        if not needle or folder is None:
+            return []
+        hits = []
+        for row in self.store.folder_items(folder["id"]):
+            if row["element"] != "Contact":
+                continue
+            elem = self._xml(row)
+            names = [elem.findtext(t(tag)) or "" for tag in ("DisplayName", "GivenName", "Surname")]
+            holder = elem.find(t("EmailAddresses"))
+            names += [e.text or "" for e in holder] if holder is not None else []
+            if any(needle in n.lower() for n in names):
+                hits.append((row, elem))
+        return hits
 
     # --- automatic replies ----------------------------------------------------------------------
     def op_GetUserOofSettings(self, ctx: Ctx, req):

@@ -26,6 +26,9 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     ),
     "CreateFolder": ("m:ParentFolderId m:Folders", ""),
     "DeleteFolder": ("m:FolderIds", ""),
+    "UpdateFolder": ("m:FolderChanges", ""),
+    "MoveFolder": ("m:ToFolderId m:FolderIds", ""),
+    "EmptyFolder": ("m:FolderIds", ""),
     "FindItem": (
         "m:ItemShape m:ParentFolderIds",
         f"{_FIND_ITEM_VIEWS} m:Restriction m:SortOrder m:QueryString",

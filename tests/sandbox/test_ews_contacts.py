@@ -1,9 +1,7 @@
-"""Contacts (people) and folders through unmodified exchangelib: indexed contact fields read
-field by field, the root folder's name, and ErrorFolderExists for a duplicate name."""
+"""Contacts through unmodified exchangelib: indexed contact fields (phone numbers, postal
+addresses, e-mail addresses) read whole and field by field."""
 
-import pytest
-from exchangelib import Contact, Folder
-from exchangelib.errors import ErrorFolderExists
+from exchangelib import Contact
 from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAddress
 
 
@@ -27,12 +25,3 @@ def test_contact_indexed_fields_round_trip(account):
     (slim,) = account.contacts.all().only("phone_numbers", "physical_addresses", "email_addresses")
     assert len(slim.phone_numbers) == 2 and slim.physical_addresses[0].street == "Main 1"
     assert slim.email_addresses[0].email == "ann@example.com"
-
-
-def test_root_folder_name_and_duplicate_folder_names(account):
-    assert account.root.name == "root"
-    Folder(parent=account.inbox, name="Projects").save()
-    with pytest.raises(ErrorFolderExists):
-        Folder(parent=account.inbox, name="projects").save()
-    Folder(parent=account.drafts, name="Projects").save()  # another parent is fine
-    assert [f.name for f in account.inbox.children] == ["Projects"]

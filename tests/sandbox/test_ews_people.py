@@ -1,0 +1,32 @@
+"""People and directory through unmodified exchangelib: ResolveNames over the directory and the
+caller's Contacts folder, with and without full contact data."""
+
+from exchangelib import Contact, Mailbox
+from exchangelib.errors import ErrorNameResolutionNoResults
+from exchangelib.indexed_properties import EmailAddress, PhoneNumber
+
+from connectivity import ews
+
+
+def test_resolve_names_finds_mailboxes_and_contacts(info, new_mailbox):
+    me = new_mailbox("people")
+    creds = ews.basic_credentials(me["address"], me["password"])
+    account = ews.build_account(me["address"], creds, ews_url=info["ews_url"],
+                                ca_file=info["ca_file"], timeout=20)  # fmt: skip
+    colleague = new_mailbox("zebra")["address"]
+    Contact(
+        account=account, folder=account.contacts, display_name="Quincy Partner",
+        given_name="Quincy", surname="Partner",
+        email_addresses=[EmailAddress(label="EmailAddress1", email="quincy@partner.example")],
+        phone_numbers=[PhoneNumber(label="BusinessPhone", phone_number="+44 20 0000")],
+    ).save()  # fmt: skip
+    (mailbox,) = account.protocol.resolve_names([colleague])
+    assert isinstance(mailbox, Mailbox) and mailbox.email_address == colleague
+    (contact,) = account.protocol.resolve_names(["Quincy"])
+    assert contact.email_address == "quincy@partner.example"
+    assert contact.mailbox_type == "Contact" and contact.item_id is not None
+    ((found, data),) = account.protocol.resolve_names(["quincy"], return_full_contact_data=True)
+    assert data.display_name == "Quincy Partner"
+    assert data.phone_numbers[0].phone_number == "+44 20 0000"
+    (missing,) = account.protocol.resolve_names(["nobody-by-this-name"])
+    assert isinstance(missing, ErrorNameResolutionNoResults)
