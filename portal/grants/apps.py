@@ -7,6 +7,6 @@ class GrantsConfig(AppConfig):
     verbose_name = "Application permission grants"
 
     def ready(self):
-        from portal.grants import jobkinds
+        from portal.grants import config, jobkinds  # noqa: F401 - config registers its tables
 
         jobkinds.register()

@@ -91,8 +91,9 @@ class GrantForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["application"].queryset = Application.objects.select_related("tenant")
-        self.fields["application"].label_from_instance = lambda a: f"{a.tenant} · {a.name}"
+        if "application" in self.fields:  # a configuration document names it instead
+            self.fields["application"].queryset = Application.objects.select_related("tenant")
+            self.fields["application"].label_from_instance = lambda a: f"{a.tenant} · {a.name}"
         for name in ("role", "scope_value", "ticket"):
             self.fields[name].validators.append(validate_single_line)
         self.fields["expires_on"].help_text = _("Required; at most %(days)s days from today.") % {
@@ -141,22 +142,8 @@ class GrantForm(forms.ModelForm):
         return data
 
     def _check_model(self, app, model, scope):
-        online = app.tenant.kind == app.tenant.Kind.ONLINE
-        if model == Grant.Model.IMPERSONATION and online:
-            self.add_error("model", _("ApplicationImpersonation was removed from Exchange Online "
-                                      "in February 2025; use RBAC for Applications."))  # fmt: skip
-        if model in (Grant.Model.RBAC, Grant.Model.ACCESS_POLICY, Grant.Model.ENTRA) and not online:
-            self.add_error("model", _("This model exists only in Exchange Online."))
-        if model == Grant.Model.ACCESS_POLICY and scope not in (Grant.Scope.GROUP, None, ""):
-            self.add_error("scope", _("An Application Access Policy is scoped to one "
-                                      "mail-enabled security group."))  # fmt: skip
-        if model == Grant.Model.FULL_ACCESS and scope != Grant.Scope.LIST:
-            self.add_error("scope", _("FullAccess is given per mailbox: list the mailboxes."))
-        if model in (Grant.Model.FULL_ACCESS, Grant.Model.IMPERSONATION) and not (
-            app.service_account or app.client_id
-        ):
-            self.add_error("application", _("The application needs a service account or "
-                                            "client id for this model."))  # fmt: skip
+        for name, message in model_problems(app, model, scope):
+            self.add_error(name, message)
 
     def save(self, commit=True):
         grant = super().save(commit=False)
@@ -168,6 +155,28 @@ class GrantForm(forms.ModelForm):
         if commit:
             grant.save()
         return grant
+
+
+def model_problems(app, model, scope) -> list[tuple[str, str]]:
+    """(field, message) for a permission model that the application's Exchange does not offer."""
+    online = app.tenant.kind == app.tenant.Kind.ONLINE
+    problems = []
+    if model == Grant.Model.IMPERSONATION and online:
+        problems.append(("model", _("ApplicationImpersonation was removed from Exchange Online "
+                                    "in February 2025; use RBAC for Applications.")))  # fmt: skip
+    if model in (Grant.Model.RBAC, Grant.Model.ACCESS_POLICY, Grant.Model.ENTRA) and not online:
+        problems.append(("model", _("This model exists only in Exchange Online.")))
+    if model == Grant.Model.ACCESS_POLICY and scope not in (Grant.Scope.GROUP, None, ""):
+        problems.append(("scope", _("An Application Access Policy is scoped to one "
+                                    "mail-enabled security group.")))  # fmt: skip
+    if model == Grant.Model.FULL_ACCESS and scope != Grant.Scope.LIST:
+        problems.append(("scope", _("FullAccess is given per mailbox: list the mailboxes.")))
+    if model in (Grant.Model.FULL_ACCESS, Grant.Model.IMPERSONATION) and not (
+        app.service_account or app.client_id
+    ):
+        problems.append(("application", _("The application needs a service account or "
+                                          "client id for this model.")))  # fmt: skip
+    return problems
 
 
 class DecisionForm(forms.Form):

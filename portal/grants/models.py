@@ -152,6 +152,11 @@ class Grant(models.Model):
         return self.application.tenant
 
     @property
+    def expires_on(self):
+        """The expiry day (configuration documents name a day, not a time)."""
+        return timezone.localdate(self.expires_at) if self.expires_at else None
+
+    @property
     def status_class(self) -> str:
         """The badge colour (the portal's pass/warn/fail/skip classes)."""
         return {"active": "pass", "approved": "warn", "requested": "queued",
