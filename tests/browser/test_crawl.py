@@ -210,7 +210,7 @@ EXPECTED = {
                "connectivity/runs/<int:run_id>/",
                "connectivity/tenants/<int:pk>/history/<slug:probe>/",
                "jobs/", "jobs/<uuid:job_id>/", "audit/", "audit/event/<int:seq>/",
-               "area/<slug:area>/", "accounts/security/", "accounts/email/",
+               "accounts/security/", "accounts/email/",
                "relay/", "relay/<int:pk>/", "relay/tests/<int:pk>/",
                "integrations/", "integrations/<int:pk>/", "integrations/tenants/<int:pk>/"},
     "operator": {"connectivity/adhoc/", "relay/new/", "relay/<int:pk>/edit/",

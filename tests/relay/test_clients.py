@@ -124,3 +124,23 @@ def test_list_queries_do_not_grow_with_rows(viewer_client, django_assert_max_num
         make_client(tenant, f"C{i}")
     with django_assert_max_num_queries(len(small.captured_queries)):
         viewer_client.get("/relay/")
+
+
+def test_htmx_requests_get_the_page_content(reauthenticated_admin_client):
+    """An htmx request (HX-Request) gets the page's content partial, never an error."""
+    client = make_client(make_tenant(), username="s@contoso.com", password="Pw-123456789!")
+    pages = [
+        "",
+        f"{client.pk}/",
+        "new/",
+        f"{client.pk}/edit/",
+        f"{client.pk}/delete/",
+        f"{client.pk}/credential/",
+        f"{client.pk}/credential/reveal/",
+        "import/",
+        "tiles/",
+    ]
+    for url in (f"/relay/{page}" for page in pages):
+        response = reauthenticated_admin_client.get(url, headers={"HX-Request": "true"})
+        assert response.status_code == 200, url
+        assert b"<html" not in response.content, url

@@ -165,3 +165,39 @@ def test_sandbox_delivers_the_test_message_found_through_ews(sandbox_exchange):
                                 ca_file=info["ca_file"], timeout=20)  # fmt: skip
     [found] = list(account.inbox.filter(subject=testsend.subject_for(test.reference)))
     assert found.sender.email_address == sender["address"]
+
+
+def test_sandbox_xoauth2_with_the_stored_oauth_client(sandbox_exchange):
+    info = sandbox_exchange.info
+    sender, recipient = info["mailboxes"][0], info["mailboxes"][2]
+    tenant = Tenant.objects.create(name="Sandbox", **sandbox_tenant_fields(info))
+    client = RelayClient.objects.create(
+        tenant=tenant, name="Billing app", kind="application", method="smtp_oauth",
+        owner="Finance", owner_email=sender["address"], username=sender["address"],
+        oauth_client_id=info["app_client_id"], oauth_client_secret=info["app_client_secret"],
+        rotated_at=timezone.now(),
+    )  # fmt: skip
+    test = testsend.execute(RelayTest.objects.create(client=client, recipient=recipient["address"]))
+    assert test.status == "pass", test.steps
+    auth = next(s for s in test.steps if s["name"] == "Authenticate")
+    assert auth["detail"].startswith("XOAUTH2 as ")
+    assert info["app_client_secret"] not in str(test.steps)
+
+
+def test_wrong_oauth_secret_is_a_step_in_words(sandbox_exchange):
+    info = sandbox_exchange.info
+    tenant = Tenant.objects.create(name="Sandbox", **sandbox_tenant_fields(info))
+    client = RelayClient.objects.create(
+        tenant=tenant, name="Billing app", kind="application", method="smtp_oauth",
+        owner="Finance", owner_email="f@contoso.com", username=info["mailboxes"][0]["address"],
+        oauth_client_id=info["app_client_id"], oauth_client_secret="not-the-secret",
+        rotated_at=timezone.now(),
+    )  # fmt: skip
+    test = testsend.execute(
+        RelayTest.objects.create(client=client, recipient=info["mailboxes"][1]["address"])
+    )
+    assert test.status == "error"
+    last = test.steps[-1]
+    assert last["name"] == "Stored credential" and last["hint"] == (
+        "Check the OAuth client id and secret."
+    )
