@@ -12,7 +12,7 @@ from typing import Any
 
 from lxml import etree
 
-from . import attachments
+from . import attachments, conflicts
 from .shapes import apply_shape, ext_key, field_tag  # noqa: F401 - re-exported to ews/
 from .soap import TNS, EWSError, local, sub, t
 from .store import Store, new_change_key, new_id
@@ -179,6 +179,7 @@ def delivered_copy(
 ) -> etree._Element:
     """The copy of a sent message that lands in a recipient's Inbox."""
     msg = copy.deepcopy(elem)
+    conflicts.strip(msg)
     for tag in ("ItemId", "ParentFolderId", "IsRead", "IsDraft", "ExtendedProperty"):
         for old in msg.findall(t(tag)):
             msg.remove(old)

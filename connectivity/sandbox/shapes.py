@@ -7,7 +7,7 @@ import copy
 from lxml import etree
 
 from . import attachments
-from .soap import local, t
+from .soap import TNS, local, t
 from .values import normalize
 
 
@@ -54,6 +54,8 @@ def apply_shape(elem: etree._Element, shape: etree._Element | None) -> etree._El
                 wanted_tags.add(INDEXED_CONTAINERS.get(name[0], name[0]) if name else "")
     out = etree.Element(elem.tag)
     for el in elem:
+        if not isinstance(el.tag, str) or etree.QName(el).namespace != TNS:
+            continue  # the sandbox's own bookkeeping (change history) is never returned
         name = local(el)
         if name == "ItemId":
             keep = True

@@ -138,3 +138,51 @@ def test_new_task_gets_exchange_defaults(account):
     task.save()
     got = account.tasks.get(id=task.id)
     assert (got.status, got.percent_complete, got.is_complete) == ("NotStarted", 0, False)
+
+
+def test_content_rule_actions_categorize_and_flag(account, account_for, new_mailbox):
+    import datetime
+
+    from exchangelib import EWSDateTime
+    from exchangelib.extended_properties import Flag
+
+    sender = new_mailbox("sender")["address"]
+    sender_account = account_for(sender)
+    Message(account=sender_account, folder=sender_account.sent, subject="invoice 7",
+            body="please pay", to_recipients=[account.primary_smtp_address]).send()  # fmt: skip
+    now = EWSDateTime.now(account.default_timezone)
+    hour = datetime.timedelta(hours=1)
+    hits = account.inbox.filter(
+        sender=sender, body__contains="pay", datetime_received__range=(now - hour, now + hour)
+    )
+    (msg,) = list(hits)
+    Message.register("rule_flag", Flag)  # PR_FLAG_STATUS, 2 = flagged
+    try:
+        msg.categories = ["Finance"]
+        msg.rule_flag = 2
+        msg.save(update_fields=["categories", "rule_flag"])
+        got = account.inbox.get(id=msg.id)
+        assert got.categories == ["Finance"] and got.rule_flag == 2
+        assert [m.subject for m in account.inbox.filter(rule_flag=2)] == ["invoice 7"]
+    finally:
+        Message.deregister("rule_flag")
+    assert [m.subject for m in account.inbox.filter(categories__contains=["Finance"])] == [
+        "invoice 7"
+    ]
+
+
+def test_auto_resolve_fails_only_when_the_same_property_changed(account):
+    item = _save(account, account.inbox, subject="v1", importance="Normal")
+    stale_a, stale_b = account.inbox.get(id=item.id), account.inbox.get(id=item.id)
+    item.subject = "v2"
+    item.save(update_fields=["subject"])
+    stale_a.importance = "High"  # another property: AutoResolve merges it
+    stale_a.save(update_fields=["importance"])
+    merged = account.inbox.get(id=item.id)
+    assert (merged.subject, merged.importance) == ("v2", "High")
+    stale_b.subject = "v3"  # the property changed since stale_b's version: irresolvable
+    with pytest.raises(ErrorIrresolvableConflict):
+        stale_b.save(update_fields=["subject"])
+    assert account.inbox.get(id=item.id).subject == "v2"
+    stale_b.save(update_fields=["subject"], conflict_resolution="AlwaysOverwrite")
+    assert account.inbox.get(id=item.id).subject == "v3"

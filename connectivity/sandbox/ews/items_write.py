@@ -8,8 +8,8 @@ import datetime as dt
 
 from lxml import etree
 
+from .. import conflicts, replies, values
 from .. import items as it
-from .. import replies, values
 from ..soap import (
     EWSError,
     local,
@@ -124,17 +124,9 @@ class ItemWriteOps(Base):
             ref = change.find(t("ItemId"))
             try:
                 row = self.resolve_item(ctx, ref)
-                if conflict == "NeverOverwrite" and ref.get("ChangeKey") not in (
-                    None,
-                    row["change_key"],
-                ):
-                    raise EWSError(
-                        "ErrorIrresolvableConflict",
-                        "The send or update operation could not be performed because "
-                        "the change key passed in the request does not match the "
-                        "current change key for the item.",
-                    )
                 elem = parse(row["xml"])
+                paths = conflicts.changed_paths(change)
+                conflicts.check(elem, row["change_key"], ref.get("ChangeKey"), conflict, paths)
                 for update in change.find(t("Updates")):
                     self._apply_update(elem, update)
                 values.normalize(elem)
@@ -142,6 +134,7 @@ class ItemWriteOps(Base):
                 response_message(msgs, "UpdateItem", e)
                 continue
             change_key = new_change_key()
+            conflicts.record(elem, change_key, paths)
             it.set_child(elem, "ItemId", index=0, Id=row["id"], ChangeKey=change_key)
             it.set_child(elem, "LastModifiedTime", it.fmt(now))
             fields = {"xml": etree.tostring(elem), "change_key": change_key, **it.columns(elem)}
