@@ -23,6 +23,10 @@ WHY = {
     CONNECTOR: _("the device sends from fixed IP addresses: match it with an inbound connector"),
     DIRECT_SEND: _("internal recipients only: send to the tenant's MX without signing in"),
 }
+# A device with no recorded address: connector relay needs one first.
+WHY_FIXED_IP_FIRST = _(
+    "give the device a fixed IP address, then match it with an inbound connector"
+)
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,8 @@ def assess(client) -> Assessment:
     if not is_affected(client):
         return Assessment(False)
     path = recommend(client)
-    return Assessment(True, BASIC_SMTP_AUTH_OFF, path, WHY[path], BASIC_SMTP_AUTH_SOURCE)
+    why = WHY_FIXED_IP_FIRST if path == CONNECTOR and not client.source_ips else WHY[path]
+    return Assessment(True, BASIC_SMTP_AUTH_OFF, path, why, BASIC_SMTP_AUTH_SOURCE)
 
 
 def affected_clients(queryset):

@@ -26,6 +26,15 @@ def test_recommended_path_per_kind(fields, expected):
     assert result.source == "Exchange Team blog, 2026-01-27"
 
 
+def test_a_device_without_addresses_is_told_to_get_one_first():
+    tenant = make_tenant()
+    with_ip = readiness.assess(make_client(tenant, "A", source_ips=["192.0.2.1/32"]))
+    without = readiness.assess(make_client(tenant, "B"))
+    assert with_ip.recommended == without.recommended == "connector"
+    assert "fixed IP addresses: match it" in str(with_ip.why)
+    assert str(without.why).startswith("give the device a fixed IP address")
+
+
 def test_only_basic_smtp_auth_on_exchange_online_is_flagged():
     online, server = make_tenant("Online"), make_tenant("Server", kind="server")
     assert readiness.assess(make_client(online, "A")).affected
