@@ -74,7 +74,10 @@ def tiles(integrations) -> dict:
     today = timezone.localdate()
     red, unsupported, counts = [], [], {}
     for integration in integrations:
+        used = set(integration.features or [])
         for state in integration.states.all():
+            if state.feature not in used:
+                continue  # a feature taken off the integration keeps its history, not a tile
             counts[state.status] = counts.get(state.status, 0) + 1
             if state.status == Status.RED:
                 red.append((integration, state))

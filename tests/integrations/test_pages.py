@@ -156,3 +156,16 @@ def test_nav_links_to_the_integrations_page(viewer_client):
     assert 'href="/integrations/"' in html and "/area/integrations/" not in html
     tiles = viewer_client.get("/integrations/tiles/", HTTP_HX_REQUEST="true").content.decode()
     assert "No SharePoint or Skype for Business integration recorded yet." in tiles
+
+
+def test_a_feature_taken_off_no_longer_counts_on_the_dashboard(viewer_client, tenant):
+    integration = Integration.objects.create(tenant=tenant, name="Pool", product="sfb_2019",
+                                             features=["im_presence"])  # fmt: skip
+    now = timezone.now()
+    FeatureStatus.objects.create(integration=integration, feature="im_presence", status="red",
+                                 step="TCP connect", checked_at=now, since=now)  # fmt: skip
+    tiles = viewer_client.get("/integrations/tiles/", HTTP_HX_REQUEST="true").content.decode()
+    assert "features not working" in tiles
+    Integration.objects.filter(pk=integration.pk).update(features=["ews_calendar"])
+    tiles = viewer_client.get("/integrations/tiles/", HTTP_HX_REQUEST="true").content.decode()
+    assert "features not working" not in tiles
