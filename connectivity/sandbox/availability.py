@@ -14,6 +14,7 @@ from lxml import etree
 from . import items as it
 from .soap import MNS, sub, t
 from .store import Store
+from .timezones import display_name, windows_zones
 
 BUSY_CODES = {"Free": "0", "Tentative": "1", "Busy": "2", "OOF": "3", "WorkingElsewhere": "4"}
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -97,15 +98,33 @@ def free_busy_view(store: Store, address: str, tz, options) -> etree._Element:
                 sub(details, t("ID"), elem.find(t("ItemId")).get("Id"))
                 sub(details, t("Subject"), elem.findtext(t("Subject")) or "")
                 sub(details, t("Location"), elem.findtext(t("Location")) or "")
-                for flag in (
-                    "IsMeeting",
-                    "IsRecurring",
-                    "IsException",
-                    "IsReminderSet",
-                    "IsPrivate",
-                ):
-                    sub(details, t(flag), "false")
+                stored = {
+                    "IsMeeting": elem.findtext(t("IsMeeting")),
+                    "IsRecurring": elem.findtext(t("IsRecurring")),
+                    "IsReminderSet": elem.findtext(t("ReminderIsSet")),
+                    "IsPrivate": str(elem.findtext(t("Sensitivity")) == "Private").lower(),
+                }
+                for flag in ("IsMeeting", "IsRecurring", "IsException", "IsReminderSet",
+                             "IsPrivate"):  # fmt: skip
+                    sub(details, t(flag), stored.get(flag) or "false")
+        working_hours(view)
     return view
+
+
+def working_hours(view: etree._Element) -> None:
+    """Sandbox mailboxes work Monday to Friday 08:00-17:00 UTC (Exchange's default hours)."""
+    wh = sub(view, t("WorkingHours"))
+    tz = sub(wh, t("TimeZone"))
+    sub(tz, t("Bias"), "0")
+    for tag, month in (("StandardTime", "10"), ("DaylightTime", "3")):
+        part = sub(tz, t(tag))
+        for name, value in (("Bias", "0"), ("Time", "02:00:00"), ("DayOrder", "5"),
+                            ("Month", month), ("DayOfWeek", "Sunday")):  # fmt: skip
+            sub(part, t(name), value)
+    period = sub(sub(wh, t("WorkingPeriodArray")), t("WorkingPeriod"))
+    sub(period, t("DayOfWeek"), "Monday Tuesday Wednesday Thursday Friday")
+    sub(period, t("StartTimeInMinutes"), "480")
+    sub(period, t("EndTimeInMinutes"), "1020")
 
 
 # Windows time zones the sandbox can describe in GetServerTimeZones:
@@ -138,9 +157,19 @@ def _duration(minutes: int) -> str:
     return f"{sign}PT{hours}H{mins}M" if mins else f"{sign}PT{hours}H"
 
 
+def all_time_zones() -> dict[str, tuple[str, int, tuple | None]]:
+    """Every Windows zone (timezones.py), with Windows' display names where known."""
+    zones = {
+        tz_id: (display_name(tz_id, bias), bias, rule)
+        for tz_id, (_, bias, rule) in windows_zones(dt.datetime.now(dt.UTC).year).items()
+    }
+    zones.update(TIME_ZONES)
+    return zones
+
+
 def time_zone_definition(parent: etree._Element, tz_id: str) -> None:
     """Append a <t:TimeZoneDefinition> (Periods, TransitionsGroups, Transitions)."""
-    name, bias, rule = TIME_ZONES[tz_id]
+    name, bias, rule = all_time_zones()[tz_id]
     tzd = sub(parent, t("TimeZoneDefinition"), Name=name, Id=tz_id)
     periods = sub(tzd, t("Periods"))
     std_id = f"trule:Microsoft/Registry/{tz_id}/Standard"

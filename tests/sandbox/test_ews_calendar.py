@@ -43,3 +43,37 @@ def test_timed_event_and_recurring_master(account):
     series.save()
     master = account.calendar.get(id=series.id)
     assert master.type == "RecurringMaster" and master.recurrence.pattern.interval == 1
+
+
+def test_server_time_zones_are_the_windows_list(info, new_mailbox):
+    from connectivity import ews
+
+    me = new_mailbox("tz")
+    creds = ews.basic_credentials(me["address"], me["password"])
+    acc = ews.build_account(me["address"], creds, ews_url=info["ews_url"], ca_file=info["ca_file"])
+    zones = {z.id: z for z in acc.protocol.get_timezones(return_full_timezone_data=True)}
+    assert len(zones) >= 130
+    assert {"W. Europe Standard Time", "AUS Eastern Standard Time", "UTC-11"} <= set(zones)
+    sydney = zones["AUS Eastern Standard Time"]
+    assert sydney.name.startswith("(UTC+10:00)")
+    # Daylight saving starts in October in the southern hemisphere.
+    (group,) = sydney.transitions_groups
+    to_daylight = [t for t in group.transitions if t.to.endswith("Daylight")]
+    assert [t.month for t in to_daylight] == [10]
+
+
+def test_free_busy_carries_working_hours_with_time_zone(info, account, new_mailbox):
+    from connectivity import ews
+
+    me = new_mailbox("wh")
+    creds = ews.basic_credentials(me["address"], me["password"])
+    acc = ews.build_account(me["address"], creds, ews_url=info["ews_url"], ca_file=info["ca_file"])
+    start = EWSDateTime(2026, 12, 7, tzinfo=acc.default_timezone)
+    [view] = acc.protocol.get_free_busy_info(
+        accounts=[(account, "Required", False)], start=start,
+        end=start + datetime.timedelta(days=1), merged_free_busy_interval=60,
+    )  # fmt: skip
+    assert view.working_hours_timezone is not None and view.working_hours_timezone.bias == 0
+    (period,) = view.working_hours
+    assert (period.start, period.end) == (datetime.time(8), datetime.time(17))
+    assert period.weekdays == [1, 2, 3, 4, 5]

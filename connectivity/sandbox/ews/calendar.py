@@ -19,11 +19,13 @@ from .base import Base, Ctx
 
 class CalendarOps(Base):
     def op_GetServerTimeZones(self, ctx: Ctx, req):
-        from ..availability import TIME_ZONES, time_zone_definition
+        from ..availability import all_time_zones, time_zone_definition
+
+        zones = all_time_zones()
 
         resp, msgs = operation_response("GetServerTimeZones")
-        ids = [el.text for el in req.iter(t("Id"))] or list(TIME_ZONES)
-        unknown = [i for i in ids if i not in TIME_ZONES]
+        ids = [el.text for el in req.iter(t("Id"))] or list(zones)
+        unknown = [i for i in ids if i not in zones]
         if unknown:
             response_message(
                 msgs,
