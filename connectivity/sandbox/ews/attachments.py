@@ -40,6 +40,7 @@ class AttachmentOps(Base):
         parent = req.find(m("ParentItemId"))
         try:
             row = self.resolve_item(ctx, parent)
+            self.refuse_occurrence(row, "Attaching to")
         except EWSError as e:
             for _ in req.find(m("Attachments")):
                 response_message(msgs, "CreateAttachment", e)

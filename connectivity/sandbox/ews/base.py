@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from .. import recurrence
 from ..auth import Principal, grant_covers
 from ..soap import (
     EWSError,
@@ -63,12 +64,41 @@ class Base:
         raise EWSError("ErrorInvalidRequest", f"Unsupported folder reference {kind}.")
 
     def resolve_item(self, ctx: Ctx, ref: etree._Element):
+        if local(ref) == "OccurrenceItemId":
+            index = ref.get("InstanceIndex") or ""
+            if not index.isdigit():
+                raise EWSError("ErrorSchemaValidation", "InstanceIndex must be a number.")
+            return self._occurrence(ctx, ref.get("RecurringMasterId", ""), int(index))
         row = self.store.get_item(ref.get("Id", ""))
         if row is None:
+            occurrence = recurrence.split_id(ref.get("Id", ""))
+            if occurrence is not None:
+                return self._occurrence(ctx, *occurrence)
             self._check_id(ref.get("Id", ""))
             raise EWSError("ErrorItemNotFound")
         self.check_mailbox(ctx, row["mailbox"])
         return row
+
+    def _occurrence(self, ctx: Ctx, master_id: str, index: int) -> dict:
+        """A row-like dict for one occurrence of a recurring series ("occurrence_of" set)."""
+        master = self.store.get_item(master_id)
+        if master is None:
+            self._check_id(master_id)
+            raise EWSError("ErrorItemNotFound")
+        self.check_mailbox(ctx, master["mailbox"])
+        elem = recurrence.occurrence_element(parse(master["xml"]), master_id, index)
+        row = {k: master[k] for k in master.keys()}  # noqa: SIM118 - sqlite3.Row
+        row.update(id=elem.find(t("ItemId")).get("Id"), xml=etree.tostring(elem),
+                   occurrence_of=master_id, start=elem.findtext(t("Start")))  # fmt: skip
+        return row
+
+    @staticmethod
+    def refuse_occurrence(row, op: str) -> None:
+        if isinstance(row, dict) and "occurrence_of" in row:
+            raise EWSError(
+                "ErrorInvalidOperation",
+                f"{op} of a single occurrence is not modelled by the sandbox; act on the series.",
+            )
 
     @staticmethod
     def _check_id(value: str) -> None:

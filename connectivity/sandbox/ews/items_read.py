@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from .. import aqs
+from .. import aqs, recurrence
 from .. import items as it
 from ..soap import (
     EWSError,
@@ -44,8 +44,9 @@ class ItemReadOps(Base):
             if cal_view is not None:
                 lo = it.norm_dt(cal_view.get("StartDate"))
                 hi = it.norm_dt(cal_view.get("EndDate"))
-                rows = [r for r in rows if r["start"] and r["start"] < hi and r["end"] > lo]
-                rows.sort(key=lambda r: r["start"])
+                if lo is None or hi is None:
+                    raise EWSError("ErrorSchemaValidation", "CalendarView needs both dates.")
+                rows = self._calendar_view(rows, load, lo, hi)
             if restriction is not None and len(restriction):
                 expr = restriction[0]
                 try:
@@ -65,13 +66,32 @@ class ItemReadOps(Base):
                 }
             else:
                 page, attrs = self._page(rows, view)
-            xml = self.store.items_xml([r["id"] for r in page])
+            xml = self.store.items_xml([r["id"] for r in page if not isinstance(r, dict)])
             msg = response_message(msgs, "FindItem")
             root = sub(msg, m("RootFolder"), **attrs)
             container = sub(root, t("Items"))
             for row in page:
-                container.append(it.apply_shape(parse(xml[row["id"]]), shape))
+                elem = row["elem"] if isinstance(row, dict) else parse(xml[row["id"]])
+                container.append(it.apply_shape(elem, shape))
         return resp
+
+    @staticmethod
+    def _calendar_view(rows, load, lo: str, hi: str) -> list:
+        """Items and expanded occurrences (dicts with the element) overlapping [lo, hi)."""
+        out = []
+        for r in rows:
+            if r["element"] == "CalendarItem" and load(r).find(t("Recurrence")) is not None:
+                master = load(r)
+                for index, start, end in recurrence.occurrences(master):
+                    if it.fmt(start) < hi and it.fmt(end) > lo:
+                        elem = recurrence.occurrence_element(master, r["id"], index, (start, end))
+                        occ_id = elem.find(t("ItemId")).get("Id")
+                        out.append({**{k: r[k] for k in r.keys()}, "id": occ_id, "elem": elem,  # noqa: SIM118
+                                    "start": it.fmt(start), "end": it.fmt(end),
+                                    "xml": etree.tostring(elem)})  # fmt: skip
+            elif r["start"] and r["start"] < hi and r["end"] > lo:
+                out.append(r)
+        return sorted(out, key=lambda r: r["start"])
 
     def op_GetItem(self, ctx: Ctx, req):
         resp, msgs = operation_response("GetItem")

@@ -124,6 +124,7 @@ class ItemWriteOps(Base):
             ref = change.find(t("ItemId"))
             try:
                 row = self.resolve_item(ctx, ref)
+                self.refuse_occurrence(row, "Updating")
                 elem = parse(row["xml"])
                 paths = conflicts.changed_paths(change)
                 conflicts.check(elem, row["change_key"], ref.get("ChangeKey"), conflict, paths)
@@ -200,6 +201,10 @@ class ItemWriteOps(Base):
             except EWSError as e:
                 response_message(msgs, "DeleteItem", e)
                 continue
+            if isinstance(row, dict) and "occurrence_of" in row:
+                self._delete_occurrence(row)
+                response_message(msgs, "DeleteItem")
+                continue
             folder = self.store.folder(row["folder_id"])
             if delete_type == "HardDelete":
                 self.store.delete_item(row["id"])
@@ -213,6 +218,18 @@ class ItemWriteOps(Base):
                 self._move(row, self.store.distinguished_folder(row["mailbox"], dest), keep_id=True)
             response_message(msgs, "DeleteItem")
         return resp
+
+    def _delete_occurrence(self, row: dict) -> None:
+        """Deleting one occurrence records it in the series' DeletedOccurrences."""
+        master = self.store.get_item(row["occurrence_of"])
+        elem = parse(master["xml"])
+        holder = it.child(elem, "DeletedOccurrences")
+        if holder is None:
+            holder = sub(elem, t("DeletedOccurrences"))
+        sub(sub(holder, t("DeletedOccurrence")), t("Start"), row["start"])
+        change_key = new_change_key()
+        it.set_child(elem, "ItemId", index=0, Id=master["id"], ChangeKey=change_key)
+        self.store.update_item(master["id"], xml=etree.tostring(elem), change_key=change_key)
 
     def _move(self, row, folder, keep_id: bool = False, copy_only: bool = False):
         elem = parse(row["xml"])
@@ -237,6 +254,7 @@ class ItemWriteOps(Base):
         for ref in it.ids_in(req.find(m("ItemIds"))):
             try:
                 row = self.resolve_item(ctx, ref)
+                self.refuse_occurrence(row, "Moving or copying")
             except EWSError as e:
                 response_message(msgs, op, e)
                 continue
@@ -270,6 +288,7 @@ class ItemWriteOps(Base):
         for ref in it.ids_in(req.find(m("ItemIds"))):
             try:
                 row = self.resolve_item(ctx, ref)
+                self.refuse_occurrence(row, "Sending")
             except EWSError as e:
                 response_message(msgs, "SendItem", e)
                 continue
