@@ -5,5 +5,4 @@ from portal.core import views
 app_name = "core"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("area/<slug:area>/", views.upcoming_area, name="upcoming"),
 ]

@@ -1,6 +1,5 @@
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, JsonResponse
-from django.utils.translation import gettext_lazy as _
+from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -9,45 +8,11 @@ from portal.core.health import audit_guard_status, broker_status, database_statu
 from portal.lib.access import Role, has_role, requires
 from portal.lib.htmx import render
 
-# Areas whose features are still to come: each page says so plainly and what to do meanwhile.
-UPCOMING_AREAS = {
-    "grants": {
-        "title": _("Application permission grants"),
-        "lead": _(
-            "Which applications may reach which mailboxes through EWS: RBAC for Applications, "
-            "Application Access Policies and impersonation, with approval and expiry."
-        ),
-    },
-    "relay": {
-        "title": _("SMTP relay credentials"),
-        "lead": _(
-            "Credentials for fax gateways, printers, scanners, appliances and line-of-business "
-            "applications that send mail through Exchange."
-        ),
-    },
-    "integrations": {
-        "title": _("SharePoint and Skype for Business integration"),
-        "lead": _(
-            "Status of SharePoint and Skype for Business / Lync server-to-server integration "
-            "with Exchange."
-        ),
-    },
-}
-
 
 @requires()
 @require_GET
 def dashboard(request):
     return render(request, "core/dashboard.html", {})
-
-
-@requires()
-@require_GET
-def upcoming_area(request, area):
-    info = UPCOMING_AREAS.get(area)
-    if info is None:
-        raise Http404
-    return render(request, "core/upcoming.html", {"area": area, **info})
 
 
 @login_not_required
