@@ -17,6 +17,7 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 
 from portal.audit.api import record
+from portal.grants.models import Application, Grant, GrantCheck
 from portal.integrations import service as integration_service
 from portal.integrations.models import Integration
 from portal.jobs.models import Job
@@ -102,6 +103,21 @@ def portal_data(transactional_db):
         pool_port=closed_port, features=["im_presence", "voicemail"],
     )  # fmt: skip
     integration_service.run_checks(integration)
+    # An application with an active grant whose last verification found it over-privileged.
+    app = Application.objects.create(
+        tenant=tenant, name="Archiver (crawl)", owner="Records", client_id="app-crawl",
+        protocols=["ews", "graph"], ews_uses=["mail_read"],
+    )  # fmt: skip
+    grant = Grant.objects.create(
+        application=app, model="rbac", role="Application EWS.AccessAsApp", scope="list",
+        mailboxes=["records@contoso.com"], justification="Archive", status="active",
+        expires_at=timezone.now() + timezone.timedelta(days=20), requested_by=operator,
+        last_outcome="over-privileged", last_checked_at=timezone.now(),
+    )  # fmt: skip
+    GrantCheck.objects.create(grant=grant, outcome="over-privileged", evidence=[
+        {"mailbox": "records@contoso.com", "expected": "in", "reached": True, "detail": "ok"},
+        {"mailbox": "probe@contoso.com", "expected": "out", "reached": True, "detail": "ok"},
+    ])  # fmt: skip
     return users
 
 
@@ -211,12 +227,16 @@ EXPECTED = {
                "connectivity/tenants/<int:pk>/history/<slug:probe>/",
                "jobs/", "jobs/<uuid:job_id>/", "audit/", "audit/event/<int:seq>/",
                "accounts/security/", "accounts/email/",
+               "grants/", "grants/<int:pk>/", "grants/applications/<int:pk>/",
+               "grants/<int:pk>/script/", "grants/ews-retirement/",
                "relay/", "relay/<int:pk>/", "relay/tests/<int:pk>/",
                "integrations/", "integrations/<int:pk>/", "integrations/tenants/<int:pk>/"},
-    "operator": {"connectivity/adhoc/", "relay/new/", "relay/<int:pk>/edit/",
+    "operator": {"connectivity/adhoc/", "grants/request/", "relay/new/", "relay/<int:pk>/edit/",
                  "integrations/new/", "integrations/<int:pk>/edit/",
                  "integrations/<int:pk>/delete/"},
-    "admin": {"accounts/users/", "tenants/<int:pk>/edit/", "tenants/new/", "configuration/",
+    "admin": {"accounts/users/", "grants/applications/new/",
+              "grants/applications/<int:pk>/edit/", "grants/ews-retirement/<int:pk>/",
+              "tenants/<int:pk>/edit/", "tenants/new/", "configuration/",
               "relay/<int:pk>/credential/", "relay/<int:pk>/credential/reveal/"},
 }  # fmt: skip
 

@@ -69,3 +69,7 @@ def test_admin_records_ews_settings_audited(admin_client, viewer_client, tenant,
     assert event.after["allowed_app_ids"] == ["app-ready"]
     page = viewer_client.get("/grants/ews-retirement/")
     assert "not in EWSAllowedAppIDs" in page.text
+
+
+def test_dashboard_loads_the_grants_tile(viewer_client, tenant, apps):
+    assert 'hx-get="/grants/tiles/"' in viewer_client.get("/").text
