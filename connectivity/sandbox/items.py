@@ -22,6 +22,7 @@ ITEM_CLASSES = {
     "CalendarItem": "IPM.Appointment",
     "Task": "IPM.Task",
     "Contact": "IPM.Contact",
+    "DistributionList": "IPM.DistList",
     "PostItem": "IPM.Post",
     "Item": "IPM.Note",
 }

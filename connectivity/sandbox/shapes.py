@@ -6,7 +6,7 @@ import copy
 
 from lxml import etree
 
-from . import attachments
+from . import attachments, mime
 from .soap import TNS, local, t
 from .values import normalize
 
@@ -70,6 +70,16 @@ def apply_shape(elem: etree._Element, shape: etree._Element | None) -> etree._El
             keep = True
         else:
             keep = name in wanted_tags
-        if keep:
+        if keep and name in ("Body", "UniqueBody") and shape is not None:
+            out.append(mime.convert_body(copy.deepcopy(el), shape.findtext(t("BodyType")) or ""))
+        elif keep:
             out.append(copy.deepcopy(el))
+    body = elem.find(t("Body"))
+    if "TextBody" in wanted_tags and body is not None:
+        text = mime.convert_body(copy.deepcopy(body), "Text")
+        text.tag = t("TextBody")
+        out.append(text)
+    include = shape is not None and shape.findtext(t("IncludeMimeContent")) in ("true", "1")
+    if (include or "MimeContent" in wanted_tags) and local(elem) in ("Message", "PostItem"):
+        out.insert(0, mime.mime_content(elem))  # only mail has RFC 5322 MIME in the sandbox
     return out

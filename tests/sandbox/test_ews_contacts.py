@@ -25,3 +25,22 @@ def test_contact_indexed_fields_round_trip(account):
     (slim,) = account.contacts.all().only("phone_numbers", "physical_addresses", "email_addresses")
     assert len(slim.phone_numbers) == 2 and slim.physical_addresses[0].street == "Main 1"
     assert slim.email_addresses[0].email == "ann@example.com"
+
+
+def test_distribution_list_round_trip(account):
+    from exchangelib import DistributionList
+    from exchangelib.properties import Mailbox as MemberMailbox
+    from exchangelib.properties import Member
+
+    dl = DistributionList(
+        account=account, folder=account.contacts, display_name="Team",
+        members=[Member(mailbox=MemberMailbox(email_address="a@example.com")),
+                 Member(mailbox=MemberMailbox(email_address="b@example.com"))],
+    )  # fmt: skip
+    dl.save()
+    got = account.contacts.get(id=dl.id)
+    assert isinstance(got, DistributionList) and got.item_class == "IPM.DistList"
+    assert sorted(m.mailbox.email_address for m in got.members) == [
+        "a@example.com",
+        "b@example.com",
+    ]

@@ -8,7 +8,7 @@ import datetime as dt
 
 from lxml import etree
 
-from .. import conflicts, replies, values
+from .. import conflicts, mime, replies, values
 from .. import items as it
 from ..soap import (
     EWSError,
@@ -27,7 +27,12 @@ from .base import Base, Ctx
 class ItemWriteOps(Base):
     # --- items: write ---------------------------------------------------------------------------
     def _default_folder(self, ctx: Ctx, kind: str, disposition: str):
-        name = {"CalendarItem": "calendar", "Task": "tasks", "Contact": "contacts"}.get(kind)
+        name = {
+            "CalendarItem": "calendar",
+            "Task": "tasks",
+            "Contact": "contacts",
+            "DistributionList": "contacts",
+        }.get(kind)
         if name is None:
             name = "sentitems" if disposition == "SendAndSaveCopy" else "drafts"
         return self.store.distinguished_folder(ctx.acting, name)
@@ -62,6 +67,11 @@ class ItemWriteOps(Base):
         for elem in req.find(m("Items")):
             elem = values.normalize(copy.deepcopy(elem))
             kind = local(elem)
+            try:
+                mime.fill_from_mime(elem)
+            except EWSError as e:
+                response_message(msgs, "CreateItem", e)
+                continue
             if kind in replies.RESPONSE_OBJECTS:
                 try:
                     original = parse(self.resolve_item(ctx, elem.find(t("ReferenceItemId")))["xml"])
