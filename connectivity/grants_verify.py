@@ -18,6 +18,7 @@ from exchangelib.errors import EWSError
 from connectivity.ews import (
     EXO_SCOPE,
     TokenError,
+    basic_credentials,
     build_account,
     fetch_token,
     oauth_credentials,
@@ -69,6 +70,10 @@ class AppEndpoint:
     scope: str = EXO_SCOPE
     ca_file: str | None = None
     timeout: float = 10.0
+    # Exchange Server: a service account that impersonates with its password (Basic) instead
+    # of an app-only token.
+    username: str = ""
+    password: str = ""
 
 
 _HTTP_FAILURE = re.compile(r"Code: (\d{3}) .*?content: (.*)", re.S)
@@ -86,14 +91,21 @@ def _error_text(exc: BaseException) -> str:
     return (f"{name}: {text}" if text and name not in text else text or name)[:300]
 
 
-def _open_inbox(endpoint: AppEndpoint, token: dict, mailbox: str):
-    """(reached, detail, account): open ``mailbox`` as the application and count its Inbox."""
+def _credentials(endpoint: AppEndpoint, token: dict | None, mailbox: str):
+    if endpoint.username:
+        return basic_credentials(endpoint.username, endpoint.password)
     creds = oauth_credentials(
         endpoint.token_url, endpoint.client_id, endpoint.client_secret, token=token,
         scope=endpoint.scope,
     )  # fmt: skip
     # ResolveNames is a protocol-level call: its impersonation header comes from here.
     creds.identity = Identity(primary_smtp_address=mailbox)
+    return creds
+
+
+def _open_inbox(endpoint: AppEndpoint, token: dict | None, mailbox: str):
+    """(reached, detail, account): open ``mailbox`` as the application and count its Inbox."""
+    creds = _credentials(endpoint, token, mailbox)
     try:
         account = build_account(
             mailbox, creds, ews_url=endpoint.ews_url, impersonation=True,
@@ -133,11 +145,13 @@ def check_access(
     scope (so it joins the out-of-scope sample); without it resolved addresses are only listed.
     """
     report = AccessReport()
+    token = None
     try:
-        token = fetch_token(
-            endpoint.token_url, endpoint.client_id, endpoint.client_secret,
-            scope=endpoint.scope, ca_file=endpoint.ca_file, timeout=endpoint.timeout,
-        )  # fmt: skip
+        if not endpoint.username:
+            token = fetch_token(
+                endpoint.token_url, endpoint.client_id, endpoint.client_secret,
+                scope=endpoint.scope, ca_file=endpoint.ca_file, timeout=endpoint.timeout,
+            )  # fmt: skip
     except TokenError as exc:
         report.token_error = f"token refused: HTTP {exc.status} {exc.error}: {exc.description}"
     except (requests.RequestException, OSError) as exc:

@@ -29,7 +29,8 @@ class ApplicationForm(forms.ModelForm):
     credential_secret = forms.CharField(
         label=_("Verification client secret"), required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text=_("Optional: lets the portal act as the application to verify its grants. "
+        help_text=_("Optional: lets the portal act as the application to verify its grants "
+                    "(the client secret; for Basic, the service account's password). "
                     "Encrypted at rest and never shown again."),
     )  # fmt: skip
 

@@ -49,7 +49,8 @@ def verify(grant: Grant, job_id: str = "") -> GrantCheck:
     app, tenant = grant.application, grant.application.tenant
     inside, outside, resolve = samples(grant)
     ep = tenant.endpoints()
-    if not app.credential_secret or not app.client_id:
+    basic = app.auth == app.Auth.BASIC and bool(app.service_account)
+    if not app.credential_secret or not (app.client_id or basic):
         check = GrantCheck(grant=grant, outcome=UNKNOWN, detail=NO_CREDENTIAL)
     elif not inside:
         check = GrantCheck(grant=grant, outcome=UNKNOWN, detail=NO_SAMPLE)
@@ -58,6 +59,8 @@ def verify(grant: Grant, job_id: str = "") -> GrantCheck:
             ews_url=ep["ews_url"], token_url=ep["token_url"], client_id=app.client_id,
             client_secret=app.credential_secret, scope=ep["scope"], ca_file=ca_file_for(tenant),
             timeout=settings.PROBE_TIMEOUT,
+            username=app.service_account if basic else "",
+            password=app.credential_secret if basic else "",
         )  # fmt: skip
         listed = {m.lower() for m in grant.mailboxes}
         report = check_access(

@@ -153,3 +153,40 @@ def test_cli_verify_json_and_exit_codes(world):
     assert cli("--tenant", "Nowhere").returncode == 2
     assert cli("--grant", "999999").returncode == 2
     assert cli("--grant", "x").returncode == 2
+
+
+def test_exchange_server_service_account_impersonation(db, sandbox_exchange):
+    """ApplicationImpersonation on Exchange Server: the service account with its password."""
+    from portal.grants import verification
+    from portal.tenants.models import Tenant
+    from portal.tenants.sandbox import sandbox_tenant_fields
+
+    info = sandbox_exchange.info
+    admin = sandbox_exchange.admin_client()
+    svc = f"svc-{uuid.uuid4().hex[:6]}@{info['domain']}"
+    admin.create_mailbox(svc, password="Svc-Password-1!")
+    fields = sandbox_tenant_fields(info)
+    fields.update(kind=Tenant.Kind.SERVER, auth_method=Tenant.Auth.BASIC, client_id="",
+                  client_secret="", username=svc, password="Svc-Password-1!")  # fmt: skip
+    tenant = Tenant.objects.create(name="On-prem", **fields)
+    app = Application.objects.create(
+        tenant=tenant, name="Legacy sync", owner="IT", auth="basic", service_account=svc,
+        credential_secret="Svc-Password-1!",
+    )  # fmt: skip
+    target = info["mailboxes"][1]["address"]
+    grant = Grant.objects.create(
+        application=app, model="impersonation", scope="list", mailboxes=[target],
+        justification="j", status="active", expires_at=timezone.now() + timezone.timedelta(days=9),
+    )  # fmt: skip
+    try:
+        admin.set_grant(svc, "list", [target])
+        assert verification.verify(grant).outcome == "verified"
+        admin.set_grant(svc, "all")
+        check = verification.verify(grant)
+        assert check.outcome == "over-privileged", check.evidence
+        admin.set_grant(svc, "none")
+        check = verification.verify(grant)
+        assert check.outcome == "broken" and "ErrorImpersonateUserDenied" in check.detail
+    finally:
+        admin.set_grant(svc, "none")
+        admin.close()
