@@ -29,12 +29,13 @@ from .directory import DirectoryOps
 from .folders import FolderOps
 from .items_read import ItemReadOps
 from .items_write import ItemWriteOps
+from .sync import SyncOps
 
 log = logging.getLogger("connectivity.sandbox.ews")
 
 
 class EWSService(
-    FolderOps, ItemReadOps, ItemWriteOps, AttachmentOps, CalendarOps, DirectoryOps, Base
+    FolderOps, ItemReadOps, ItemWriteOps, AttachmentOps, CalendarOps, SyncOps, DirectoryOps, Base
 ):
     # --- entry point ---------------------------------------------------------------------------
     def handle(self, body: bytes, principal: Principal) -> tuple[int, bytes]:

@@ -43,6 +43,11 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "CreateAttachment": ("m:ParentItemId m:Attachments", ""),
     "GetAttachment": ("m:AttachmentIds", "m:AttachmentShape"),
     "DeleteAttachment": ("m:AttachmentIds", ""),
+    "SyncFolderItems": (
+        "m:ItemShape m:SyncFolderId m:MaxChangesReturned",
+        "m:SyncState m:Ignore m:SyncScope",
+    ),
+    "SyncFolderHierarchy": ("m:FolderShape", "m:SyncFolderId m:SyncState"),
     "ResolveNames": ("m:UnresolvedEntry", "m:ParentFolderIds"),
     "GetUserOofSettings": ("t:Mailbox", ""),
     "SetUserOofSettings": ("t:Mailbox t:UserOofSettings", ""),
