@@ -30,3 +30,36 @@ def test_resolve_names_finds_mailboxes_and_contacts(info, new_mailbox):
     assert data.phone_numbers[0].phone_number == "+44 20 0000"
     (missing,) = account.protocol.resolve_names(["nobody-by-this-name"])
     assert isinstance(missing, ErrorNameResolutionNoResults)
+
+
+def _delegate_account(info, new_mailbox):
+    me = new_mailbox("dir")
+    creds = ews.basic_credentials(me["address"], me["password"])
+    return ews.build_account(me["address"], creds, ews_url=info["ews_url"],
+                             ca_file=info["ca_file"], timeout=20)  # fmt: skip
+
+
+def test_expand_private_list_rooms_and_delegates(info, new_mailbox):
+    from exchangelib import DistributionList
+    from exchangelib.properties import Member
+
+    account = _delegate_account(info, new_mailbox)
+    member = Member(mailbox=Mailbox(email_address="x@example.com"))
+    dl = DistributionList(account=account, folder=account.contacts, display_name="Crew",
+                          members=[member])  # fmt: skip
+    dl.save()
+    expanded = list(account.protocol.expand_dl(Mailbox(item_id=dl._id)))
+    assert [m.email_address for m in expanded] == ["x@example.com"]
+    assert list(account.protocol.get_roomlists()) == []
+    assert account.delegates == []
+
+
+def test_mark_as_junk_moves_the_message(info, new_mailbox):
+    from exchangelib import Message
+
+    account = _delegate_account(info, new_mailbox)
+    msg = Message(account=account, folder=account.inbox, subject="spam?")
+    msg.save()
+    msg.mark_as_junk(is_junk=True, move_item=True)
+    assert [m.subject for m in account.junk.all()] == ["spam?"]
+    assert not account.inbox.filter(subject="spam?").exists()

@@ -29,13 +29,22 @@ from .directory import DirectoryOps
 from .folders import FolderOps
 from .items_read import ItemReadOps
 from .items_write import ItemWriteOps
+from .people import PeopleOps
 from .sync import SyncOps
 
 log = logging.getLogger("connectivity.sandbox.ews")
 
 
 class EWSService(
-    FolderOps, ItemReadOps, ItemWriteOps, AttachmentOps, CalendarOps, SyncOps, DirectoryOps, Base
+    FolderOps,
+    ItemReadOps,
+    ItemWriteOps,
+    AttachmentOps,
+    CalendarOps,
+    SyncOps,
+    PeopleOps,
+    DirectoryOps,
+    Base,
 ):
     # --- entry point ---------------------------------------------------------------------------
     def handle(self, body: bytes, principal: Principal) -> tuple[int, bytes]:

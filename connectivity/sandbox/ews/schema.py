@@ -48,6 +48,11 @@ OPERATIONS: dict[str, tuple[str, str]] = {
         "m:SyncState m:Ignore m:SyncScope",
     ),
     "SyncFolderHierarchy": ("m:FolderShape", "m:SyncFolderId m:SyncState"),
+    "ExpandDL": ("", "m:Mailbox t:Mailbox"),  # clients send either namespace
+    "GetRoomLists": ("", ""),
+    "GetRooms": ("m:RoomList", ""),
+    "GetDelegate": ("", "m:Mailbox t:Mailbox m:UserIds"),
+    "MarkAsJunk": ("m:ItemIds", ""),
     "ResolveNames": ("m:UnresolvedEntry", "m:ParentFolderIds"),
     "GetUserOofSettings": ("t:Mailbox", ""),
     "SetUserOofSettings": ("t:Mailbox t:UserOofSettings", ""),

@@ -1,0 +1,88 @@
+"""People and directory extras: ExpandDL (private distribution lists), GetRoomLists/GetRooms
+(the sandbox has no room mailboxes), GetDelegate (no delegates) and MarkAsJunk."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from .. import items as it
+from ..soap import MNS, TNS, EWSError, m, operation_response, parse, response_message, sub, t
+from .base import Base, Ctx
+
+
+def _top_response(op: str) -> etree._Element:
+    """Responses that carry ResponseClass on the operation element itself."""
+    resp = etree.Element(m(f"{op}Response"), nsmap={"m": MNS, "t": TNS}, ResponseClass="Success")
+    sub(resp, m("ResponseCode"), "NoError")
+    return resp
+
+
+class PeopleOps(Base):
+    def op_ExpandDL(self, ctx: Ctx, req):
+        resp, msgs = operation_response("ExpandDL")
+        mailbox = req.find(m("Mailbox"))
+        if mailbox is None:
+            mailbox = req.find(t("Mailbox"))
+        if mailbox is None:
+            raise EWSError("ErrorSchemaValidation", "ExpandDL needs a Mailbox.")
+        ref = mailbox.find(t("ItemId"))
+        try:
+            if ref is None:
+                # Only private lists exist in the sandbox; a directory name expands to nothing.
+                raise EWSError("ErrorNameResolutionNoResults")
+            row = self.resolve_item(ctx, ref)
+            if row["element"] != "DistributionList":
+                raise EWSError("ErrorNameResolutionNoResults")
+        except EWSError as e:
+            response_message(msgs, "ExpandDL", e)
+            return resp
+        members = parse(row["xml"]).findall(f"{t('Members')}/{t('Member')}/{t('Mailbox')}")
+        msg = response_message(msgs, "ExpandDL")
+        total = str(len(members))
+        dl = sub(msg, m("DLExpansion"), TotalItemsInView=total, IncludesLastItemInRange="true")
+        for member in members:
+            dl.append(etree.fromstring(etree.tostring(member)))
+        return resp
+
+    def op_GetRoomLists(self, ctx: Ctx, req):
+        resp = _top_response("GetRoomLists")
+        sub(resp, m("RoomLists"))
+        return resp
+
+    def op_GetRooms(self, ctx: Ctx, req):
+        resp = etree.Element(m("GetRoomsResponse"), nsmap={"m": MNS, "t": TNS})
+        resp.set("ResponseClass", "Error")
+        sub(resp, m("MessageText"), "No room list was found with that address.")
+        sub(resp, m("ResponseCode"), "ErrorNameResolutionNoResults")
+        sub(resp, m("DescriptiveLinkKey"), "0")
+        return resp
+
+    def op_GetDelegate(self, ctx: Ctx, req):
+        address = (
+            req.findtext(f"{m('Mailbox')}/{t('EmailAddress')}")
+            or req.findtext(f"{t('Mailbox')}/{t('EmailAddress')}")
+            or ctx.acting
+        )
+        self.check_mailbox(ctx, address)
+        resp = _top_response("GetDelegate")  # no delegates: no ResponseMessages at all
+        sub(resp, m("DeliverMeetingRequests"), "DelegatesAndMe")
+        return resp
+
+    def op_MarkAsJunk(self, ctx: Ctx, req):
+        resp, msgs = operation_response("MarkAsJunk")
+        move = req.get("MoveItem", "true") in ("true", "1")
+        is_junk = req.get("IsJunk", "true") in ("true", "1")
+        for ref in it.ids_in(req.find(m("ItemIds"))):
+            try:
+                row = self.resolve_item(ctx, ref)
+                self.refuse_occurrence(row, "Marking as junk")
+            except EWSError as e:
+                response_message(msgs, "MarkAsJunk", e)
+                continue
+            msg = response_message(msgs, "MarkAsJunk")
+            if move:
+                dest = "junkemail" if is_junk else "inbox"
+                folder = self.store.distinguished_folder(row["mailbox"], dest)
+                new_id, change_key = self._move(row, folder)
+                sub(msg, m("MovedItemId"), Id=new_id, ChangeKey=change_key)
+        return resp
