@@ -32,10 +32,11 @@ def application_edit(request, pk=None):
     app = None
     if pk is not None:
         app = get_object_for_user(Application.objects.all(), request.user, Role.ADMIN, pk=pk)
+    # Taken before the form runs: validating a model form writes the new values onto ``app``.
+    before = snapshot(app) if app else None
     form = ApplicationForm(request.POST or None, instance=app)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
-            before = snapshot(app) if app else None
             saved = form.save()
             if before is None:
                 record("grant.application.create", target=saved, tenant=saved.tenant,

@@ -199,3 +199,27 @@ def test_pages_render_for_every_role(viewer_client, operator_client, admin_clien
     assert "Request a grant" not in viewer_client.get("/grants/").text
     assert "Approve" not in operator_client.get(f"/grants/{grant.pk}/").text
     assert viewer_client.get("/grants/request/").status_code == 403
+
+
+def test_admin_edits_application_secret_replaced_censored(reauthenticated_admin_client,
+                                                          application):  # fmt: skip
+    data = {"name": "Archiver", "owner": "New owner", "client_id": "app-1234", "auth": "app_secret",
+            "status": "active", "credential_secret": "new-secret-42"}  # fmt: skip
+    response = reauthenticated_admin_client.post(f"/grants/applications/{application.pk}/edit/",
+                                                 data)  # fmt: skip
+    assert response.status_code == 302
+    application.refresh_from_db()
+    assert application.owner == "New owner" and application.credential_secret == "new-secret-42"
+    [event] = events("grant.application.update")
+    assert event.after["owner"] == "New owner" and "new-secret-42" not in str(event.after)
+    assert event.after["credential_secret"] == "********"  # changed, value never recorded
+
+
+def test_an_expired_request_cannot_be_approved(second_admin_client, operator_user, application):
+    grant = make_grant(application, operator_user,
+                       expires_at=timezone.now() - dt.timedelta(hours=1))  # fmt: skip
+    response = second_admin_client.post(f"/grants/{grant.pk}/status/approve/", follow=True)
+    assert "expiry date has passed" in response.text
+    grant.refresh_from_db()
+    assert grant.status == "requested"
+    assert [e.result for e in events("grant.approve")] == ["denied"]
