@@ -24,6 +24,9 @@ ITEM_CLASSES = {
     "Contact": "IPM.Contact",
     "DistributionList": "IPM.DistList",
     "PostItem": "IPM.Post",
+    "MeetingRequest": "IPM.Schedule.Meeting.Request",
+    "MeetingResponse": "IPM.Schedule.Meeting.Resp.Pos",
+    "MeetingCancellation": "IPM.Schedule.Meeting.Canceled",
     "Item": "IPM.Note",
 }
 

@@ -21,10 +21,11 @@ from ..soap import (
     t,
 )
 from ..store import new_change_key
+from . import meetings
 from .base import Base, Ctx
 
 
-class ItemWriteOps(Base):
+class ItemWriteOps(meetings.MeetingOps, Base):
     # --- items: write ---------------------------------------------------------------------------
     def _default_folder(self, ctx: Ctx, kind: str, disposition: str):
         name = {
@@ -58,6 +59,7 @@ class ItemWriteOps(Base):
     def op_CreateItem(self, ctx: Ctx, req):
         resp, msgs = operation_response("CreateItem")
         disposition = req.get("MessageDisposition", "SaveOnly")
+        invitations = req.get("SendMeetingInvitations", "SendToNone")
         saved = req.find(m("SavedItemFolderId"))
         target = None
         if saved is not None and len(saved):
@@ -71,6 +73,14 @@ class ItemWriteOps(Base):
                 mime.fill_from_mime(elem)
             except EWSError as e:
                 response_message(msgs, "CreateItem", e)
+                continue
+            if kind in meetings.KINDS:
+                try:
+                    self.meeting_response(ctx, kind, elem, now)
+                except EWSError as e:
+                    response_message(msgs, "CreateItem", e)
+                    continue
+                sub(response_message(msgs, "CreateItem"), m("Items"))
                 continue
             if kind in replies.RESPONSE_OBJECTS:
                 try:
@@ -117,6 +127,8 @@ class ItemWriteOps(Base):
             values.calendar_defaults(elem, owner["address"], owner["display_name"])
             row = it.new_row(elem, folder["mailbox"], folder)
             rows.append(row)
+            if kind == "CalendarItem" and invitations in ("SendToAllAndSaveCopy", "SendOnlyToAll"):
+                self.send_invitations(folder["mailbox"], elem, now)
             if is_send:
                 continue  # Exchange returns no ItemId for sent messages, only saves the copy
             out = sub(items_el, t(kind))
