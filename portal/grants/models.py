@@ -201,6 +201,10 @@ class GrantCheck(models.Model):
         return OUTCOME_CLASS.get(self.outcome, "skip")
 
     @property
+    def cannot_act(self) -> bool:
+        return self.outcome == "unknown" and self.detail.startswith("the portal acts only")
+
+    @property
     def lacks_sample(self) -> bool:
         return self.outcome == "unknown" and self.detail.startswith("no mailbox inside")
 

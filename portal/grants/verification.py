@@ -17,6 +17,8 @@ IN_SAMPLE = 5
 # Stored and printed in English (the CLI's JSON); the page says it in the reader's language.
 NO_CREDENTIAL = "no credential to act as the application: add its client secret"
 NO_SAMPLE = "no mailbox inside the scope to try: list sample mailboxes on the grant"
+NOT_ACTABLE = ("the portal acts only as an app-only application with a client secret or as a "
+               "service account with Basic: this application signs in otherwise")  # fmt: skip
 
 
 def live_grants(tenant=None, grant_id=None):
@@ -50,7 +52,9 @@ def verify(grant: Grant, job_id: str = "") -> GrantCheck:
     inside, outside, resolve = samples(grant)
     ep = tenant.endpoints()
     basic = app.auth == app.Auth.BASIC and bool(app.service_account)
-    if not app.credential_secret or not (app.client_id or basic):
+    if not (basic or app.auth == app.Auth.APP_SECRET):
+        check = GrantCheck(grant=grant, outcome=UNKNOWN, detail=NOT_ACTABLE)
+    elif not app.credential_secret or not (app.client_id or basic):
         check = GrantCheck(grant=grant, outcome=UNKNOWN, detail=NO_CREDENTIAL)
     elif not inside:
         check = GrantCheck(grant=grant, outcome=UNKNOWN, detail=NO_SAMPLE)

@@ -52,3 +52,16 @@ def test_rotate_keys_reencrypts_the_verification_secret(settings, tenant):
     assert _fernet_for((new_key,)).decrypt(new_raw[5:].encode()) == b"verify-secret-1"
     rotated = AuditEvent.objects.get(action="keys.rotate").after["reencrypted"]
     assert rotated["grants.application"] == 1
+
+
+@pytest.mark.parametrize("auth", ["app_cert", "delegated"])
+def test_applications_the_portal_cannot_act_as_are_unknown(viewer_client, operator_user,
+                                                           application, auth):  # fmt: skip
+    from portal.grants import verification
+
+    Application.objects.filter(pk=application.pk).update(auth=auth, credential_secret="x")
+    application.refresh_from_db()
+    grant = make_grant(application, operator_user, status="active")
+    check = verification.verify(grant)
+    assert check.outcome == "unknown" and check.evidence == []
+    assert "Run the check script instead" in viewer_client.get(f"/grants/{grant.pk}/").text
