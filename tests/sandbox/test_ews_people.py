@@ -63,3 +63,28 @@ def test_mark_as_junk_moves_the_message(info, new_mailbox):
     msg.mark_as_junk(is_junk=True, move_item=True)
     assert [m.subject for m in account.junk.all()] == ["spam?"]
     assert not account.inbox.filter(subject="spam?").exists()
+
+
+def test_mail_tips_report_automatic_replies(info, new_mailbox):
+    from exchangelib import OofSettings
+    from exchangelib.properties import SendingAs
+    from exchangelib.services import GetMailTips
+
+    account = _delegate_account(info, new_mailbox)
+    away = new_mailbox("away")
+    away_account = ews.build_account(
+        away["address"], ews.basic_credentials(away["address"], away["password"]),
+        ews_url=info["ews_url"], ca_file=info["ca_file"], timeout=20,
+    )  # fmt: skip
+    away_account.oof_settings = OofSettings(state=OofSettings.ENABLED, internal_reply="On leave",
+                                            external_reply="On leave")  # fmt: skip
+    recipients = [Mailbox(email_address=away["address"]), Mailbox(email_address="x@ext.example")]
+    service = GetMailTips(protocol=account.protocol)
+    tips = list(service.call(sending_as=SendingAs(email_address=account.primary_smtp_address),
+                             recipients=recipients, mail_tips_requested="All"))  # fmt: skip
+    addresses = [tip.recipient_address.email_address for tip in tips]
+    assert addresses == [away["address"], "x@ext.example"]
+    assert "On leave" in tips[0].out_of_office.reply_body
+    assert tips[1].external_member_count == 1 and tips[0].mailbox_full is False
+    own = away_account.mail_tips  # the Account property, for its own mailbox
+    assert own.recipient_address.email_address == away["address"]

@@ -86,3 +86,40 @@ class PeopleOps(Base):
                 new_id, change_key = self._move(row, folder)
                 sub(msg, m("MovedItemId"), Id=new_id, ChangeKey=change_key)
         return resp
+
+    def op_GetMailTips(self, ctx: Ctx, req):
+        resp = _top_response("GetMailTips")
+        msgs = sub(resp, m("ResponseMessages"))
+        for mailbox in req.find(m("Recipients")):
+            if not isinstance(mailbox.tag, str):
+                continue
+            address = (mailbox.findtext(t("EmailAddress")) or "").strip().lower()
+            row = self.store.get_mailbox(address) if address else None
+            msg = response_message(msgs, "", tag="MailTipsResponseMessageType")
+            tips = sub(msg, m("MailTips"))
+            recipient = sub(tips, t("RecipientAddress"))
+            sub(recipient, t("Name"), (row["display_name"] if row else None) or address)
+            sub(recipient, t("EmailAddress"), address)
+            sub(recipient, t("RoutingType"), "SMTP")
+            sub(tips, t("PendingMailTips"))
+            oof = sub(tips, t("OutOfOffice"))
+            reply = sub(oof, t("ReplyBody"))
+            sub(reply, t("Message"), self._oof_reply(row) if row else "")
+            sub(tips, t("MailboxFull"), "false")
+            sub(tips, t("TotalMemberCount"), "1")
+            sub(tips, t("ExternalMemberCount"), "0" if row else "1")
+            sub(tips, t("MaxMessageSize"), str(35 * 1024 * 1024))
+            sub(tips, t("DeliveryRestricted"), "false")
+            sub(tips, t("IsModerated"), "false")
+            sub(tips, t("InvalidRecipient"), "false" if row or "@" in address else "true")
+        return resp
+
+    @staticmethod
+    def _oof_reply(row) -> str:
+        """The internal automatic reply when it is on (Enabled or Scheduled), else empty."""
+        if not row["oof"]:
+            return ""
+        settings = etree.fromstring(row["oof"].encode())
+        if settings.findtext(t("OofState")) == "Disabled":
+            return ""
+        return settings.findtext(f"{t('InternalReply')}/{t('Message')}") or ""
