@@ -46,6 +46,7 @@ MESSAGES = {
     "ErrorAttachmentNotFound": "The attachment could not be found.",
     "ErrorMoveDistinguishedFolder": "Cannot move distinguished folder.",
     "ErrorMoveCopyFailed": "Cannot move or copy the folder.",
+    "ErrorInvalidSubscriptionRequest": "The subscription request is invalid.",
     "ErrorInvalidSyncStateData": "Synchronization state data is corrupt or otherwise invalid.",
     "ErrorInternalServerError": "An internal server error occurred. The operation failed.",
 }

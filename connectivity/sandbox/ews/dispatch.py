@@ -29,6 +29,7 @@ from .directory import DirectoryOps
 from .folders import FolderOps
 from .items_read import ItemReadOps
 from .items_write import ItemWriteOps
+from .notifications import NotificationOps
 from .people import PeopleOps
 from .sync import SyncOps
 
@@ -43,6 +44,7 @@ class EWSService(
     CalendarOps,
     SyncOps,
     PeopleOps,
+    NotificationOps,
     DirectoryOps,
     Base,
 ):

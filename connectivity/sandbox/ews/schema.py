@@ -54,6 +54,12 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "GetRooms": ("m:RoomList", ""),
     "GetDelegate": ("", "m:Mailbox t:Mailbox m:UserIds"),
     "MarkAsJunk": ("m:ItemIds", ""),
+    "Subscribe": (
+        "",
+        "m:PullSubscriptionRequest m:PushSubscriptionRequest m:StreamingSubscriptionRequest",
+    ),
+    "GetEvents": ("m:SubscriptionId m:Watermark", ""),
+    "Unsubscribe": ("m:SubscriptionId", ""),
     "ResolveNames": ("m:UnresolvedEntry", "m:ParentFolderIds"),
     "GetUserOofSettings": ("t:Mailbox", ""),
     "SetUserOofSettings": ("t:Mailbox t:UserOofSettings", ""),
