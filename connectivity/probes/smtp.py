@@ -305,4 +305,6 @@ def _send(rec, smtp, mail_from, rcpt_to, subject):
         if code != 250:
             detail, hint = describe(code, reply)
             s.fail(N_("DATA rejected: %(detail)s", detail=detail), hint)
-        s.detail = N_("accepted: %(reply)s", reply=f"{code} {reply.decode('utf-8', 'replace')}")
+        # The Message-ID is what an admin searches for in message trace.
+        s.detail = N_("accepted as %(message_id)s: %(reply)s", message_id=msg["Message-ID"],
+                      reply=f"{code} {reply.decode('utf-8', 'replace')}")  # fmt: skip

@@ -24,6 +24,7 @@ CREDENTIAL_STEP = N_("Stored credential")
 SUBJECT = "Exchange Interop Portal relay test {ref}"
 # Exchange names the message in its DATA reply: "250 2.6.0 <id@host> [InternalId=…] Queued…".
 _REPLY_MSGID = re.compile(r"<([^<>\s]{3,250})>")
+_SENT_MSGID = re.compile(r"accepted as <([^<>\s]{3,250})>")
 
 
 def subject_for(reference: str) -> str:
@@ -69,7 +70,10 @@ def message_id_from(steps: list[dict]) -> str:
     send = next((s for s in steps if s.get("name") == "Send test message"), None)
     if not send or send.get("status") != "pass":
         return ""
-    match = _REPLY_MSGID.search(send.get("detail") or "")
+    # The test message's own Message-ID (the engine names it), else the one the server replied.
+    match = _SENT_MSGID.search(send.get("detail") or "") or _REPLY_MSGID.search(
+        send.get("detail") or ""
+    )
     return match.group(1) if match else ""
 
 

@@ -58,6 +58,8 @@ def test_json_success_exit_0(lab):
     assert out["steps"][-1]["status"] == "pass"
     assert all(set(s) == {"name", "status", "detail", "hint", "ms"} for s in out["steps"])
     assert len(handler.messages) == 1 and PASSWORD not in result.stdout
+    # The id is the test message's own Message-ID header: what message trace searches for.
+    assert out["message_id"] and f"<{out['message_id']}>".encode() in handler.messages[0]
     assert RelayClient.objects.get().last_success_at is not None
     assert AuditEvent.objects.filter(action="relay.test_send", result="success").count() == 1
 
