@@ -58,7 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     for flag in ("--password", "--token", "--client-secret"):
         p.add_argument(flag, action=_RefuseSecretOnArgv, nargs="?", help=argparse.SUPPRESS)
     p.add_argument("--token-env", metavar="VAR", help="environment variable with an OAuth token")
-    p.add_argument("--auth", choices=("auto", "plain", "login", "user", "xoauth2"), default="auto")
+    p.add_argument(
+        "--auth", choices=("auto", "plain", "login", "user", "xoauth2", "basic", "ntlm"),
+        default="auto", help="mail: SASL mechanism; ews: basic (default) or ntlm",
+    )  # fmt: skip
     p.add_argument("--ca-file", metavar="PEM")
     p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
     p.add_argument("--mail-from", metavar="ADDR")
@@ -99,6 +102,8 @@ def _need_host(args) -> str:
 
 
 def _mail_kwargs(args) -> dict:
+    if args.auth in ("basic", "ntlm"):
+        raise UsageError(f"--auth {args.auth} is for ews")
     kw = {
         "port": args.port,
         "username": args.username,
@@ -200,12 +205,15 @@ def run_ews(args) -> ProbeResult:
         client_id=args.client_id,
         client_secret=secret_from_env(args.client_secret_env, "client-secret"),
         tenant_id=args.tenant_id, impersonate=args.impersonate, ca_file=args.ca_file,
-        **_common(args),
+        auth="ntlm" if args.auth == "ntlm" else "basic", **_common(args),
     )  # fmt: skip
 
 
 def run_autodiscover(args) -> ProbeResult:
     from connectivity.probes.autodiscover import probe_autodiscover
+
+    if args.auth == "ntlm":
+        raise UsageError("--auth ntlm is for ews (autodiscover signs in with Basic or a token)")
 
     return probe_autodiscover(
         _need_mailbox(args), url=args.url, domain=args.domain or args.host,
@@ -217,6 +225,9 @@ def run_autodiscover(args) -> ProbeResult:
 
 def run_mapi(args) -> ProbeResult:
     from connectivity.probes.mapi import probe_mapi
+
+    if args.auth == "ntlm":
+        raise UsageError("--auth ntlm is for ews (mapi signs in with Basic or a token)")
 
     url = args.url
     autodiscover_url = None

@@ -15,6 +15,7 @@ Every network call made here or by exchangelib through these objects has a timeo
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import Any
@@ -25,6 +26,7 @@ from exchangelib import (
     BASIC,
     DELEGATE,
     IMPERSONATION,
+    NTLM,
     OAUTH2,
     Account,
     Configuration,
@@ -35,15 +37,18 @@ from exchangelib import (
 )
 from exchangelib.autodiscover import AutodiscoverProtocol, autodiscover_cache
 from exchangelib.credentials import BaseCredentials, BaseOAuth2Credentials
-from exchangelib.protocol import BaseProtocol, RetryPolicy
+from exchangelib.protocol import BaseProtocol, Protocol, RetryPolicy
 
 from connectivity.tlspolicy import verification_enabled
 
 EXO_SCOPE = "https://outlook.office365.com/.default"
+# How username/password credentials are sent to Exchange Server (IIS offers both).
+PASSWORD_AUTH = {"basic": BASIC, "ntlm": NTLM}
 DEFAULT_TIMEOUT = 30.0
 
 __all__ = [
     "EXO_SCOPE",
+    "PASSWORD_AUTH",
     "CABundleAdapter",
     "TokenError",
     "basic_credentials",
@@ -234,6 +239,20 @@ def basic_credentials(username: str, password: str) -> Credentials:
 
 
 # --- accounts -------------------------------------------------------------------------------
+def _forget_protocol_with_other_auth(config: Configuration) -> None:
+    """exchangelib shares one Protocol per (endpoint, credentials) whatever its auth type, so a
+    tenant switched from Basic to NTLM (or back) would keep signing in the old way. A cached
+    Protocol that signs in differently is dropped from the cache (not closed: another thread may
+    still be using it)."""
+    try:
+        cached, _ = Protocol[config]
+    except KeyError:
+        return
+    if not isinstance(cached, Exception) and cached.config.auth_type != config.auth_type:
+        with contextlib.suppress(KeyError):  # another thread may have dropped it first
+            del Protocol[config]
+
+
 def build_account(
     mailbox: str,
     credentials: BaseCredentials,
@@ -245,6 +264,7 @@ def build_account(
     timeout: float = DEFAULT_TIMEOUT,
     retry_policy: RetryPolicy | None = None,
     max_connections: int | None = None,
+    auth: str = "basic",
 ) -> Account:
     """Build an exchangelib Account for `mailbox`.
 
@@ -261,10 +281,14 @@ def build_account(
     `max_connections` caps parallel HTTP sessions (exchangelib's default is 1). Note: with
     exchangelib 5.6.0, max_connections > 1 combined with ErrorServerBusy back-off can deadlock
     in ``Protocol.decrease_poolsize``; prefer one account (own credentials) per worker.
+    `auth` picks how username/password credentials are sent: ``"basic"`` or ``"ntlm"``
+    (Exchange Server); OAuth credentials always go as a bearer token.
     """
+    if auth not in PASSWORD_AUTH:
+        raise ValueError(f"auth must be one of {', '.join(PASSWORD_AUTH)}")
     retry_policy = retry_policy or FailFast()
     is_oauth = isinstance(credentials, BaseOAuth2Credentials)
-    auth_type = OAUTH2 if is_oauth else BASIC
+    auth_type = OAUTH2 if is_oauth else PASSWORD_AUTH[auth]
     if impersonation is None:
         impersonation = is_oauth and not isinstance(credentials, OAuth2LegacyCredentials)
     access_type = IMPERSONATION if impersonation else DELEGATE
@@ -278,6 +302,7 @@ def build_account(
             auth_type=auth_type,
             retry_policy=retry_policy,
         )
+        _forget_protocol_with_other_auth(config)
         account = Account(mailbox, config=config, autodiscover=False, access_type=access_type)
     else:
         if autodiscover_url:

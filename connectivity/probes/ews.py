@@ -113,17 +113,20 @@ def probe_ews(
     allow_link_local: bool = False,
     resolver: Resolver | None = None,
     on_step: OnStep | None = None,
+    auth: str = "basic",
 ) -> ProbeResult:
     """GetFolder(Inbox) of ``mailbox``; with ``impersonate``, the Service Account Access test.
 
     Credentials: app-only OAuth (``token_url`` + ``client_id`` + ``client_secret``, always
-    impersonating), a ready bearer ``token`` (app-only), or ``username`` + ``password`` (Basic,
-    Exchange Server)."""
+    impersonating), a ready bearer ``token`` (app-only), or ``username`` + ``password``
+    (Exchange Server, sent as ``auth`` says: ``"basic"`` or ``"ntlm"``)."""
     for label, value in (("mailbox", mailbox), ("impersonate", impersonate),
                          ("username", username), ("client id", client_id)):  # fmt: skip
         reject_crlf(label, value)
     if urlsplit(url).scheme != "https" or not urlsplit(url).hostname:
         raise InvalidInput(N_("the EWS URL must be https://host/EWS/Exchange.asmx"))
+    if auth not in ewslib.PASSWORD_AUTH:
+        raise InvalidInput(N_("the EWS sign-in must be basic or ntlm"))
     app_only = bool(token_url or token)
     if token_url and not (client_id and client_secret):
         raise InvalidInput("--token-url needs --client-id and a client secret")
@@ -147,13 +150,13 @@ def probe_ews(
         with guard:
             credentials = _credentials(
                 rec, token_url, client_id, client_secret, tenant_id, token, username, password,
-                ca_file, timeout,
+                ca_file, timeout, auth,
             )  # fmt: skip
             with rec.step(GETFOLDER, hints=_hints) as s:
                 tlsmod.withhold_credential_unless_safe(s, "tls", True, rec)
                 account = ewslib.build_account(
                     mailbox, credentials, ews_url=url, impersonation=app_only or None,
-                    ca_file=ca_file, timeout=timeout,
+                    ca_file=ca_file, timeout=timeout, auth=auth,
                 )  # fmt: skip
                 inbox = account.inbox
                 inbox.refresh()
@@ -179,7 +182,7 @@ def probe_ews(
 
 
 def _credentials(rec, token_url, client_id, client_secret, tenant_id, token, username, password,
-                 ca_file, timeout):  # fmt: skip
+                 ca_file, timeout, auth):  # fmt: skip
     if token_url:
         with rec.step(TOKEN, hints=_hints) as s:
             tlsmod.withhold_credential_unless_safe(s, "tls", True, rec)
@@ -202,7 +205,10 @@ def _credentials(rec, token_url, client_id, client_secret, tenant_id, token, use
         return ewslib.oauth_credentials(
             "https://invalid.invalid/token", client_id or "-", "-", token=token
         )
-    rec.record(TOKEN, Status.SKIP, N_("Basic authentication as %(user)s", user=username))
+    if auth == "ntlm":
+        rec.record(TOKEN, Status.SKIP, N_("NTLM authentication as %(user)s", user=username))
+    else:
+        rec.record(TOKEN, Status.SKIP, N_("Basic authentication as %(user)s", user=username))
     return ewslib.basic_credentials(username, password or "")
 
 

@@ -151,6 +151,8 @@ class Handler(BaseHTTPRequestHandler):
         challenge, principal = self.ntlm.step(token)
         if challenge is not None:
             self.reply(401, b"", "text/html", [("WWW-Authenticate", f"NTLM {challenge}")])
+        else:
+            self.sb.count("ntlm_logons")
         return principal
 
     # --- endpoints --------------------------------------------------------------------------------

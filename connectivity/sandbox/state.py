@@ -59,7 +59,8 @@ class Sandbox:
         self.tls = ensure_tls(self.data_dir, self.domain)
         self.knobs = knobs
         self.base_url = ""  # set once listening
-        self.stats = {"ews_requests": 0, "throttled": 0, "injected_failures": 0, "auth_failures": 0}
+        self.stats = {"ews_requests": 0, "throttled": 0, "injected_failures": 0, "auth_failures": 0,
+                      "basic_logons": 0, "ntlm_logons": 0}  # fmt: skip
         self._stats_lock = threading.Lock()
         self._inflight: dict[str, int] = {}
         self._bootstrap_tenant()
@@ -139,7 +140,9 @@ class Sandbox:
         if scheme.lower() == "bearer" and credentials:
             return self.tokens.validate(credentials.strip())
         if scheme.lower() == "basic" and credentials:
-            return check_basic(self.store, credentials)
+            principal = check_basic(self.store, credentials)
+            self.count("basic_logons")  # lets tests tell which scheme a client really used
+            return principal
         raise AuthError(401, "No credentials were supplied.", error="")
 
     def acquire(self, key: str) -> bool:

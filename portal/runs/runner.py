@@ -199,7 +199,9 @@ def tenant_call(tenant: Tenant, probe: str, ca_file: str | None):
             kwargs.update(token_url=ep["token_url"], client_id=tenant.client_id,
                           client_secret=tenant.client_secret, impersonate=mailbox)  # fmt: skip
         else:
-            kwargs.update(username=tenant.username, password=tenant.password)
+            ntlm = tenant.auth_method == Tenant.Auth.NTLM
+            kwargs.update(username=tenant.username, password=tenant.password,
+                          auth="ntlm" if ntlm else "basic")  # fmt: skip
         return probes.probe_ews, kwargs
     if probe == Probe.MAPI:
         kwargs = {"email": mailbox, "url": ep["mapi_url"] or None,
