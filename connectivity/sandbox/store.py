@@ -76,7 +76,27 @@ DEFAULT_FOLDERS = (
     ("recoverableitemsdeletions", "recoverableitemsroot", "Deletions", None, "Folder"),
     ("recoverableitemspurges", "recoverableitemsroot", "Purges", None, "Folder"),
     ("recoverableitemsversions", "recoverableitemsroot", "Versions", None, "Folder"),
+    ("recoverableitemsdiscoveryholds", "recoverableitemsroot", "DiscoveryHolds", None, "Folder"),
+    ("voicemail", "searchfolders", "Voice Mail", "IPF.Note.Microsoft.Voicemail", "SearchFolder"),
+    ("todosearch", "searchfolders", "To-Do Search", "IPF.Task", "SearchFolder"),
+    ("favorites", "searchfolders", "Favorites", "IPF.Note", "SearchFolder"),
+    ("imcontactlist", "contacts", "Skype for Business Contacts", "IPF.Contact.MOC.ImContactList",
+     "ContactsFolder"),
+    ("adminauditlogs", "root", "AdminAuditLogs", None, "Folder"),
+    ("mycontacts", "root", "MyContacts", "IPF.Note", "Folder"),
+    ("peopleconnect", "root", "PeopleConnect", None, "Folder"),
+    ("directory", "root", "Directory", None, "Folder"),
 )  # fmt: skip
+# Distinguished ids of folders the sandbox's mailboxes do not have: no mailbox has an online
+# archive (Exchange answers ErrorFolderNotFound for these then) and the organisation has no
+# public folder mailbox (ErrorNoPublicFolderReplicaAvailable).
+ARCHIVE_FOLDERS = frozenset({
+    "archiveroot", "archivemsgfolderroot", "archivedeleteditems", "archiveinbox",
+    "archiverecoverableitemsroot", "archiverecoverableitemsdeletions",
+    "archiverecoverableitemsversions", "archiverecoverableitemspurges",
+    "archiverecoverableitemsdiscoveryholds",
+})  # fmt: skip
+PUBLIC_FOLDERS = frozenset({"publicfoldersroot"})
 
 ITEM_COLUMNS = (
     "element",
@@ -117,6 +137,9 @@ class Store:
             columns = {r["name"] for r in self._db.execute("PRAGMA table_info(apps)")}
             if "certificate" not in columns:  # data folders from before certificate credentials
                 self._db.execute("ALTER TABLE apps ADD COLUMN certificate TEXT")
+        with self.tx() as db:  # mailboxes made before a distinguished folder was modelled
+            for row in db.execute("SELECT address FROM mailboxes").fetchall():
+                _add_default_folders(db, row["address"])
 
     def close(self) -> None:
         with self._lock:
@@ -204,23 +227,7 @@ class Store:
                 "VALUES (?, ?, ?, ?)",
                 (address, display_name or address.split("@")[0], password, json.dumps(groups)),
             )
-            ids: dict[str, str] = {}
-            for dist, parent, name, cls, element in DEFAULT_FOLDERS:
-                ids[dist] = new_id(b"\x02")
-                db.execute(
-                    "INSERT INTO folders (id, mailbox, parent_id, distinguished, display_name, "
-                    "folder_class, element, change_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        ids[dist],
-                        address,
-                        ids.get(parent),
-                        dist,
-                        name,
-                        cls,
-                        element,
-                        new_change_key(),
-                    ),
-                )
+            _add_default_folders(db, address)
 
     def get_mailbox(self, address: str) -> sqlite3.Row | None:
         return self._one("SELECT * FROM mailboxes WHERE address = ?", (address.lower(),))
@@ -347,6 +354,24 @@ class Store:
 
     def count_items(self) -> int:
         return self._one("SELECT COUNT(*) AS n FROM items")["n"]
+
+
+def _add_default_folders(db: sqlite3.Connection, address: str) -> None:
+    """Create the distinguished folders `address` does not have yet (parents come first)."""
+    rows = db.execute(
+        "SELECT distinguished, id FROM folders WHERE mailbox = ? AND distinguished IS NOT NULL",
+        (address,),
+    ).fetchall()
+    ids = {r["distinguished"]: r["id"] for r in rows}
+    for dist, parent, name, cls, element in DEFAULT_FOLDERS:
+        if dist in ids:
+            continue
+        ids[dist] = new_id(b"\x02")
+        db.execute(
+            "INSERT INTO folders (id, mailbox, parent_id, distinguished, display_name, "
+            "folder_class, element, change_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (ids[dist], address, ids.get(parent), dist, name, cls, element, new_change_key()),
+        )
 
 
 def _q(column: str) -> str:

@@ -3,8 +3,12 @@ ErrorFolderExists, FindFolder restrictions, UpdateFolder (rename), MoveFolder, E
 
 import pytest
 from exchangelib import Folder, Message
-from exchangelib.errors import ErrorFolderExists
+from exchangelib.errors import (
+    ErrorFolderExists,
+    ErrorFolderNotFound,
+)
 from exchangelib.folders import Conflicts, FolderCollection, RecoverableItemsPurges, SyncIssues
+from exchangelib.folders import known_folders as kf
 from exchangelib.folders.queryset import FolderQuerySet
 
 
@@ -22,7 +26,83 @@ def test_more_distinguished_folders_exist(account):
     assert account.conflicts.parent_folder_id.id == account.sync_issues.id
     assert isinstance(account.conflicts, Conflicts)
     assert isinstance(account.recoverable_items_purges, RecoverableItemsPurges)
-    assert len({f.id for f in account.root.walk()}) == 24  # below root
+    assert len({f.id for f in account.root.walk()}) == 33  # below root
+
+
+# (exchangelib folder class, distinguished parent, folder class Exchange gives the folder)
+ADDED = [
+    (kf.VoiceMail, "searchfolders", "IPF.Note.Microsoft.Voicemail"),
+    (kf.ToDoSearch, "searchfolders", "IPF.Task"),
+    (kf.Favorites, "searchfolders", "IPF.Note"),
+    (kf.IMContactList, "contacts", "IPF.Contact.MOC.ImContactList"),
+    (kf.AdminAuditLogs, "root", None),
+    (kf.MyContacts, "root", "IPF.Note"),
+    (kf.PeopleConnect, "root", None),
+    (kf.Directory, "root", None),
+    (kf.ConversationHistory, "msgfolderroot", "IPF.Note"),
+    (kf.RecipientCache, "contacts", "IPF.Contact.RecipientCache"),
+    (kf.QuickContacts, "contacts", "IPF.Contact.MOC.QuickContacts"),
+]
+
+
+@pytest.mark.parametrize(("cls", "parent", "folder_class"), ADDED, ids=lambda v: getattr(
+    v, "DISTINGUISHED_FOLDER_ID", str(v)))  # fmt: skip
+def test_distinguished_folder_with_its_parent_and_class(account, cls, parent, folder_class):
+    folder = _distinguished(account, cls.DISTINGUISHED_FOLDER_ID)
+    assert folder.folder_class == folder_class
+    if cls.get_folder_allowed:  # exchangelib's own class resolves it too
+        assert isinstance(cls.get_distinguished(account.root), cls)
+    assert folder.parent_folder_id.id == _distinguished(account, parent).id
+
+
+def _distinguished(account, name):
+    """GetFolder by a distinguished id exchangelib 5.6 has no folder class for."""
+    named = type(f"Named_{name}", (Folder,), {"DISTINGUISHED_FOLDER_ID": name})
+    return named.get_distinguished(account.root)
+
+
+def test_discovery_holds_sits_in_recoverable_items(account):
+    holds = _distinguished(account, "recoverableitemsdiscoveryholds")
+    assert holds.name == "DiscoveryHolds"
+    assert holds.parent_folder_id.id == account.recoverable_items_root.id
+    assert [f.name for f in account.recoverable_items_root.children if f.id == holds.id] == [
+        "DiscoveryHolds"
+    ]
+
+
+def test_archive_folders_answer_folder_not_found_without_an_archive(account):
+    with pytest.raises(ErrorFolderNotFound):
+        account.archive_root.refresh()
+    for cls in (kf.ArchiveInbox, kf.ArchiveMsgFolderRoot, kf.ArchiveDeletedItems,
+                kf.ArchiveRecoverableItemsRoot, kf.ArchiveRecoverableItemsPurges):  # fmt: skip
+        with pytest.raises(ErrorFolderNotFound):
+            cls.get_distinguished(account.root)
+
+
+def test_public_folders_root_answers_that_no_public_folder_server_exists(account):
+    # exchangelib re-raises ErrorNoPublicFolderReplicaAvailable as ErrorFolderNotFound, keeping
+    # the server's message.
+    with pytest.raises(ErrorFolderNotFound, match="no public folder servers available"):
+        account.public_folders_root.refresh()
+
+
+def test_mailboxes_made_before_a_folder_was_modelled_get_it_when_the_store_opens(tmp_path):
+    from connectivity.sandbox.store import DEFAULT_FOLDERS, Store
+
+    store = Store(tmp_path / "state.db")
+    store.create_mailbox("old@example.org", "pw")
+    todo = store.distinguished_folder("old@example.org", "todosearch")
+    with store.tx() as db:
+        db.execute("DELETE FROM folders WHERE id = ?", (todo["id"],))
+    store.close()
+    store = Store(tmp_path / "state.db")
+    again = store.distinguished_folder("old@example.org", "todosearch")
+    finder = store.distinguished_folder("old@example.org", "searchfolders")
+    assert again is not None and again["parent_id"] == finder["id"]
+    assert again["id"] != todo["id"]
+    count = store._one("SELECT COUNT(*) AS n FROM folders WHERE mailbox = 'old@example.org'")
+    assert count["n"] == len(DEFAULT_FOLDERS)
+    store.close()
 
 
 def test_find_folder_restriction_rename_move_and_empty(account):

@@ -18,7 +18,7 @@ from ..soap import (
     sub,
     t,
 )
-from ..store import Store
+from ..store import ARCHIVE_FOLDERS, PUBLIC_FOLDERS, Store
 
 
 @dataclass
@@ -50,7 +50,15 @@ class Base:
         if kind == "DistinguishedFolderId":
             mbx = ref.findtext(f"{t('Mailbox')}/{t('EmailAddress')}") or ctx.acting
             mbx = self.check_mailbox(ctx, mbx)
-            row = self.store.distinguished_folder(mbx, ref.get("Id", ""))
+            name = ref.get("Id", "").lower()
+            if name in PUBLIC_FOLDERS:
+                raise EWSError(
+                    "ErrorNoPublicFolderReplicaAvailable",
+                    "There are no public folder servers available.",
+                )
+            if name in ARCHIVE_FOLDERS:  # the mailbox has no online archive
+                raise EWSError("ErrorFolderNotFound")
+            row = self.store.distinguished_folder(mbx, name)
             if row is None:
                 raise EWSError("ErrorFolderNotFound")
             return row
