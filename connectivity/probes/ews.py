@@ -182,7 +182,7 @@ def probe_ews(
 
 
 def _credentials(rec, token_url, client_id, client_secret, tenant_id, token, username, password,
-                 ca_file, timeout, auth):  # fmt: skip
+                 ca_file, timeout, auth="basic"):  # fmt: skip
     if token_url:
         with rec.step(TOKEN, hints=_hints) as s:
             tlsmod.withhold_credential_unless_safe(s, "tls", True, rec)
