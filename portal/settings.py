@@ -358,6 +358,17 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 10, minimum=1)
 JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 60, minimum=3)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
+# EWS jobs (portal/ewsjobs): Exchange's EWSMaxConcurrency per application (27), shared by every
+# worker; threads per runner; runners per job; items per EWS call; a chunk's or a slot's lease
+# (longer than any one call); how long one runner task works before handing over.
+EWS_MAX_CONCURRENCY = env_int("EWS_MAX_CONCURRENCY", 27, minimum=1)
+EWS_JOB_THREADS = env_int("EWS_JOB_THREADS", 14, minimum=1)
+EWS_JOB_RUNNERS = env_int("EWS_JOB_RUNNERS", 2, minimum=1)
+EWS_JOB_BATCH = env_int("EWS_JOB_BATCH", 100, minimum=1)
+EWS_JOB_TIMEOUT = float(env_int("EWS_JOB_TIMEOUT", 60, minimum=5))
+EWS_JOB_LEASE_SECONDS = env_int("EWS_JOB_LEASE_SECONDS", 150, minimum=2)
+EWS_JOB_RUN_SECONDS = env_int("EWS_JOB_RUN_SECONDS", 900, minimum=30)
+EWS_JOB_MAX_ITEMS = env_int("EWS_JOB_MAX_ITEMS", 10000, minimum=1)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "dispatch-due-connectivity-tests": {

@@ -30,6 +30,11 @@ OUTCOME_STATUS = {
 }
 
 
+# Returned by a task whose work goes on in other tasks (a fanned-out EWS job): the row stays
+# "running" and whoever finishes the last piece ends it (their updates keep its heartbeat).
+DEFERRED = {"deferred": True}
+
+
 class Lease:
     """The running attempt's hold on its job; long jobs check ``lost`` between chunks."""
 
@@ -133,5 +138,6 @@ class JobTask(Task):
             _lease.reset(token)
             beat.stopped.set()
             beat.join(timeout=5)
-        _finish(lease, result)
+        if result != DEFERRED:
+            _finish(lease, result)
         return result

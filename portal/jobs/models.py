@@ -23,6 +23,8 @@ class Job(models.Model):
         WARNING = "warning", _("Finished with warnings")
         PROBLEMS = "problems", _("Finished: problems found")
         FAILED = "failed", _("Failed")
+        # Stopped on request: what was done stays done, the rest was not started.
+        CANCELLED = "cancelled", _("Cancelled")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=80)
@@ -57,7 +59,9 @@ class Job(models.Model):
     def __str__(self):
         return self.label
 
-    DONE = frozenset({Status.SUCCEEDED, Status.WARNING, Status.PROBLEMS, Status.FAILED})
+    DONE = frozenset(
+        {Status.SUCCEEDED, Status.WARNING, Status.PROBLEMS, Status.FAILED, Status.CANCELLED}
+    )
     ACTIVE = frozenset({Status.QUEUED, Status.RUNNING})
 
     @property

@@ -49,6 +49,14 @@ STORED_TEMPLATES = (
         "for job %(job)s."
     ),
 )
+# Templates of apps that store their own job text (registered from their AppConfig.ready).
+_REGISTERED: list[str] = []
+
+
+def register_stored(*templates: str) -> None:
+    _REGISTERED.extend(t for t in templates if t not in _REGISTERED)
+
+
 # counts_in_words' sentences (catalogued with their plural forms by portal/runs/jobkinds.py).
 _PLURAL_COUNTS = (
     "%(n)s passed", "%(n)s passed with warnings", "%(n)s failed", "%(n)s could not run",
@@ -114,8 +122,9 @@ def stored(text: str, depth: int = 0) -> str:
         match = _pattern(template).fullmatch(text)
         if match and match["n"].isdigit():
             return ngettext(template, template, int(match["n"])) % {"n": match["n"]}
-    skeletons = [t for t in STORED_TEMPLATES if gettext(t) != t]
-    generic = [t for t in STORED_TEMPLATES if gettext(t) == t]
+    templates = STORED_TEMPLATES + tuple(_REGISTERED)
+    skeletons = [t for t in templates if gettext(t) != t]
+    generic = [t for t in templates if gettext(t) == t]
     found = _by_template(text, skeletons, depth, need_change=False)
     if found is not None:
         return found
