@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "portal.grants",
     "portal.relay",
     "portal.integrations",
+    "portal.ewsjobs",
     "portal.core",
 ]
 
