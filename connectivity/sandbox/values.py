@@ -15,7 +15,7 @@ import re
 
 from lxml import etree
 
-from .soap import local, t
+from .soap import EWSError, local, t
 
 SUBJECT_MAX = 255
 # Boolean leaves of types.xsd that do not follow the Is*/Has*/Allow*/Prevent* naming.
@@ -63,6 +63,25 @@ def normalize(elem: etree._Element) -> etree._Element:
     if subject is not None and subject.text and len(subject.text) > SUBJECT_MAX:
         subject.text = subject.text[:SUBJECT_MAX]
     return elem
+
+
+MAX_EVENT_DAYS = 5 * 365 + 1  # Exchange refuses a single event longer than five years
+
+
+def check_calendar_item(elem: etree._Element) -> None:
+    """Refuse what Exchange refuses in a calendar item it is asked to save (per item)."""
+    if local(elem) != "CalendarItem":
+        return
+    start, end = _utc(elem.findtext(t("Start")) or ""), _utc(elem.findtext(t("End")) or "")
+    if not (start and end):
+        return
+    delta = dt.datetime.fromisoformat(end[:-1]) - dt.datetime.fromisoformat(start[:-1])
+    if delta < dt.timedelta(0):
+        raise EWSError("ErrorCalendarEndDateIsEarlierThanStartDate",
+                       "The end date is earlier than the start date.")  # fmt: skip
+    if delta > dt.timedelta(days=MAX_EVENT_DAYS) and elem.find(t("Recurrence")) is None:
+        raise EWSError("ErrorCalendarDurationIsTooLong",
+                       "The duration of the calendar item is too long.")  # fmt: skip
 
 
 def _set_default(elem: etree._Element, tag: str, text: str) -> None:

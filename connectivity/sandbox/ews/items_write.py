@@ -71,6 +71,7 @@ class ItemWriteOps(meetings.MeetingOps, Base):
             kind = local(elem)
             try:
                 mime.fill_from_mime(elem)
+                values.check_calendar_item(elem)
             except EWSError as e:
                 response_message(msgs, "CreateItem", e)
                 continue
