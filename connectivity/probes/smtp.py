@@ -7,14 +7,12 @@ for: that is reported as a failed "Authenticate" step with the credential withhe
 
 from __future__ import annotations
 
-import email.utils
 import smtplib
 import socket
-from email.message import EmailMessage
 
 from connectivity.i18n import N_
 from connectivity.netguard import Resolver
-from connectivity.probes import sasl
+from connectivity.probes import sasl, testmessage
 from connectivity.probes import tls as tlsmod
 from connectivity.probes.core import (
     InvalidInput,
@@ -39,7 +37,7 @@ SEND = N_("Send test message")
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 SECURITY_MODES = tuple(DEFAULT_PORTS)
 AUTH_METHODS = ("auto", "plain", "login", "xoauth2")
-MSGID_DOMAIN = "exchange-interop.invalid"
+MSGID_DOMAIN = testmessage.MSGID_DOMAIN
 
 
 class _ProbeSMTP(smtplib.SMTP):
@@ -286,13 +284,7 @@ def _authenticate(rec, smtp, security, encrypted, username, password, token, aut
 
 def _send(rec, smtp, mail_from, rcpt_to, subject):
     with rec.step(SEND, hints=_reply_hints) as s:
-        msg = EmailMessage()
-        msg["From"] = mail_from
-        msg["To"] = rcpt_to
-        msg["Subject"] = subject
-        msg["Date"] = email.utils.formatdate(localtime=False)
-        msg["Message-ID"] = email.utils.make_msgid("probe", domain=MSGID_DOMAIN)
-        msg.set_content("Test message sent by the Exchange Interop Portal connectivity probe.\n")
+        message, message_id = testmessage.build(mail_from, rcpt_to, subject)
         for stage, call in (
             ("MAIL FROM", lambda: smtp.mail(mail_from)),
             ("RCPT TO", lambda: smtp.rcpt(rcpt_to)),
@@ -301,10 +293,10 @@ def _send(rec, smtp, mail_from, rcpt_to, subject):
             if code not in (250, 251):
                 detail, hint = describe(code, reply)
                 s.fail(N_("%(stage)s rejected: %(detail)s", stage=stage, detail=detail), hint)
-        code, reply = smtp.data(msg.as_bytes())
+        code, reply = smtp.data(message)
         if code != 250:
             detail, hint = describe(code, reply)
             s.fail(N_("DATA rejected: %(detail)s", detail=detail), hint)
         # The Message-ID is what an admin searches for in message trace.
-        s.detail = N_("accepted as %(message_id)s: %(reply)s", message_id=msg["Message-ID"],
+        s.detail = N_("accepted as %(message_id)s: %(reply)s", message_id=message_id,
                       reply=f"{code} {reply.decode('utf-8', 'replace')}")  # fmt: skip

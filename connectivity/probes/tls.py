@@ -60,8 +60,15 @@ def _certificate_problem(detail: str, hint: str) -> None:
 # -- handshake ----------------------------------------------------------------------------------
 
 
+@functools.cache
 def probe_context() -> ssl.SSLContext:
-    """A client context that accepts anything, so old protocols and bad chains can be *reported*."""
+    """A client context that accepts anything, so old protocols and bad chains can be *reported*.
+
+    One context for every probe in the process: building one costs about as much CPU as a
+    handshake.  Sharing it changes nothing a probe reports: a client context keeps no sessions
+    (nothing passes ``session=``), so every connection does a full handshake and its certificate
+    chain is checked by :func:`evaluate` each time.  Callers must not change it.
+    """
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE  # verification is done by evaluate_chain(), step by step
@@ -119,6 +126,20 @@ def _load_pem(path: str, mtime: float) -> tuple[x509.Certificate, ...]:
 def load_trust(ca_file: str | None) -> tuple[x509.Certificate, ...]:
     path = ca_file or default_ca_file()
     return _load_pem(path, os.path.getmtime(path))
+
+
+def trust_parts(ca_file: str | None) -> tuple[list, list, Store]:
+    """(roots, intermediates, verifier store) of the trust bundle: sorting the ~150 system
+    roots and building their store costs ~0.5 ms, so it is done once per file version."""
+    path = ca_file or default_ca_file()
+    return _split_trust(path, os.path.getmtime(path))
+
+
+@functools.lru_cache(maxsize=16)
+def _split_trust(path: str, mtime: float) -> tuple[list, list, Store]:
+    trust = _load_pem(path, mtime)
+    roots = [c for c in trust if _self_issued(c)] or list(trust)
+    return roots, [c for c in trust if not _self_issued(c)], Store(roots)
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -292,8 +313,8 @@ def _verifier_subject(leaf: x509.Certificate):
     return None
 
 
-def _try_verify(leaf, intermediates, roots, subject, when):
-    builder = PolicyBuilder().store(Store(list(roots))).time(when.replace(tzinfo=None))
+def _try_verify(leaf, intermediates, store, subject, when):
+    builder = PolicyBuilder().store(store).time(when.replace(tzinfo=None))
     verifier = builder.build_server_verifier(subject)
     return verifier.verify(leaf, list(intermediates))
 
@@ -306,10 +327,8 @@ def check_chain(
 ) -> None:
     now = now or dt.datetime.now(dt.UTC)
     with rec.step(CHAIN, fatal=False) as s:
-        trust = load_trust(ca_file)
         source = N_("CA file %(file)s", file=ca_file) if ca_file else N_("the system trust store")
-        roots = [c for c in trust if _self_issued(c)] or list(trust)
-        bundle_intermediates = [c for c in trust if not _self_issued(c)]
+        roots, bundle_intermediates, store = trust_parts(ca_file)
         leaf, sent = chain[0], chain[1:]
         subject = _verifier_subject(leaf)
         if subject is None:
@@ -320,7 +339,7 @@ def check_chain(
             )  # fmt: skip
         when = _verification_time(chain, now)
         try:
-            built = _try_verify(leaf, sent, roots, subject, when)
+            built = _try_verify(leaf, sent, store, subject, when)
         except VerificationError as exc:
             error = str(exc)
         else:
@@ -355,7 +374,7 @@ def check_chain(
         if top.issuer not in root_subjects:
             if bundle_intermediates:
                 try:
-                    _try_verify(leaf, sent + bundle_intermediates, roots, subject, when)
+                    _try_verify(leaf, sent + bundle_intermediates, store, subject, when)
                 except VerificationError:
                     pass
                 else:
