@@ -174,8 +174,9 @@ def parse_ics(data: bytes, *, default_tz: str = "UTC") -> list[EventSpec]:
             continue
         if name == "END":
             if not stack or stack[-1] != value.strip().upper():
-                errors.append(N_("line %(line)s: END:%(name)s does not close the open component",
-                                 line=number, name=value.strip()[:40]))  # fmt: skip
+                errors.append(N_("line %(line)s: END:%(name)s found while %(open)s is still open",
+                                 line=number, name=value.strip()[:40],
+                                 open=stack[-1][:40] if stack else "nothing"))  # fmt: skip
                 break
             if stack.pop() == "VEVENT":
                 current = None
