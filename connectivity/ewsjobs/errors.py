@@ -70,12 +70,20 @@ _HTTP_CONTENT = re.compile(r"content: b?['\"]?(.*?)['\"]?$", re.S)
 
 
 def token_words(error: str, mailbox: str = "") -> Msg:
-    where = N_(" Nothing was done in %(mailbox)s.", mailbox=mailbox) if mailbox else ""
-    return N_(
-        "The application could not sign in: the token endpoint refused it (%(error)s).%(where)s "
+    advice = N_(
         "What to do: check the application's client id and secret (secrets expire) and that it "
-        "has the full_access_as_app permission with admin consent.",
-        error=error, where=where,
+        "has the full_access_as_app permission with admin consent."
+    )
+    if mailbox:
+        return N_(
+            "The application could not sign in: the token endpoint refused it (%(error)s). "
+            "Nothing was done in %(mailbox)s. %(advice)s",
+            error=error, mailbox=mailbox, advice=advice,
+        )  # fmt: skip
+    return N_(
+        "The application could not sign in: the token endpoint refused it (%(error)s). "
+        "%(advice)s",
+        error=error, advice=advice,
     )  # fmt: skip
 
 

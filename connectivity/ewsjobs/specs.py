@@ -150,7 +150,7 @@ def event_from_json(d: dict) -> EventSpec:
     tz_name = str(d.get("tz") or "")
     start = _aware(d.get("start"), N_("the start"), tz_name)
     end = _aware(d.get("end"), N_("the end"), tz_name)
-    all_day = _bool(d.get("all_day"), N_("all_day"))
+    all_day = _bool(d.get("all_day"), N_("the all-day setting"))
     if all_day:
         start = start.replace(hour=0, minute=0, second=0, microsecond=0)
         if end.time() != dt.time(0):
