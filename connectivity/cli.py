@@ -29,6 +29,7 @@ SETTING_FLAGS = {
     "dns_server": "--nameserver",
     "allow_link_local": "--allow-link-local",
     "timeout": "--timeout",
+    "auth_method": "--auth",
 }
 
 
@@ -60,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token-env", metavar="VAR", help="environment variable with an OAuth token")
     p.add_argument(
         "--auth", choices=("auto", "plain", "login", "user", "xoauth2", "basic", "ntlm"),
-        default="auto", help="mail: SASL mechanism; ews: basic (default) or ntlm",
+        default="auto",
+        help="mail: SASL mechanism; ews, autodiscover, mapi: basic (default) or ntlm",
     )  # fmt: skip
     p.add_argument("--ca-file", metavar="PEM")
     p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
@@ -103,7 +105,7 @@ def _need_host(args) -> str:
 
 def _mail_kwargs(args) -> dict:
     if args.auth in ("basic", "ntlm"):
-        raise UsageError(f"--auth {args.auth} is for ews")
+        raise UsageError(f"--auth {args.auth} is for ews, autodiscover and mapi")
     kw = {
         "port": args.port,
         "username": args.username,
@@ -205,29 +207,30 @@ def run_ews(args) -> ProbeResult:
         client_id=args.client_id,
         client_secret=secret_from_env(args.client_secret_env, "client-secret"),
         tenant_id=args.tenant_id, impersonate=args.impersonate, ca_file=args.ca_file,
-        auth="ntlm" if args.auth == "ntlm" else "basic", **_common(args),
+        auth=_http_auth(args), **_common(args),
     )  # fmt: skip
+
+
+def _http_auth(args) -> str:
+    """The password sign-in of the HTTP probes: ntlm when asked for, else Basic (the default;
+    the mail mechanisms are ignored here, as they always were)."""
+    return "ntlm" if args.auth == "ntlm" else "basic"
 
 
 def run_autodiscover(args) -> ProbeResult:
     from connectivity.probes.autodiscover import probe_autodiscover
 
-    if args.auth == "ntlm":
-        raise UsageError("--auth ntlm is for ews (autodiscover signs in with Basic or a token)")
-
     return probe_autodiscover(
         _need_mailbox(args), url=args.url, domain=args.domain or args.host,
         username=args.username, password=secret_from_env(args.password_env, "password"),
         token=secret_from_env(args.token_env, "token"), ca_file=args.ca_file,
-        nameserver=args.nameserver, dns_port=args.dns_port, **_common(args),
+        nameserver=args.nameserver, dns_port=args.dns_port, auth=_http_auth(args),
+        **_common(args),
     )  # fmt: skip
 
 
 def run_mapi(args) -> ProbeResult:
     from connectivity.probes.mapi import probe_mapi
-
-    if args.auth == "ntlm":
-        raise UsageError("--auth ntlm is for ews (mapi signs in with Basic or a token)")
 
     url = args.url
     autodiscover_url = None
@@ -241,7 +244,8 @@ def run_mapi(args) -> ProbeResult:
         _need_mailbox(args), url=url, autodiscover_url=autodiscover_url,
         username=args.username or args.mailbox,
         password=secret_from_env(args.password_env, "password"),
-        token=secret_from_env(args.token_env, "token"), ca_file=args.ca_file, **_common(args),
+        token=secret_from_env(args.token_env, "token"), ca_file=args.ca_file,
+        auth=_http_auth(args), **_common(args),
     )  # fmt: skip
 
 

@@ -36,7 +36,7 @@ from connectivity.netguard import (
 from connectivity.platform import CLOUDS
 
 # Settings a hint may name; each front end maps every one of them to its own wording.
-SETTINGS = ("ca_file", "dns_server", "allow_link_local", "timeout")
+SETTINGS = ("ca_file", "dns_server", "allow_link_local", "timeout", "auth_method")
 _PLACEHOLDER = re.compile(r"\{(" + "|".join(SETTINGS) + r")\}")
 
 # Public names every Internet resolver knows: "does not exist" for one of them means the

@@ -9,7 +9,6 @@ settings wins; the remaining candidates are skipped.  Every redirect hop is show
 
 from __future__ import annotations
 
-import base64
 import json
 from urllib.parse import quote, urlsplit
 
@@ -28,7 +27,7 @@ from connectivity.probes.core import (
     reject_crlf,
     validate_host,
 )
-from connectivity.probes.http import Client, http_hints
+from connectivity.probes.http import NTLM_REFUSED_HINT, Client, http_hints, sign_in
 
 POX_REQUEST_NS = "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"
 POX_RESPONSE_SCHEMA = (
@@ -125,8 +124,17 @@ def parse_pox(body: bytes) -> dict:
 
 
 class _Ctx:
-    def __init__(self, email, client, auth_header, rec) -> None:
+    def __init__(self, email, client, auth_header, rec, ntlm=None) -> None:
         self.email, self.client, self.auth, self.rec = email, client, auth_header, rec
+        self.ntlm = ntlm  # an Ntlm credential: each request does its own handshake
+
+    @property
+    def refused_hint(self) -> str:
+        return NTLM_REFUSED_HINT if self.ntlm else AUTH_HINT
+
+    def signed_in(self, text: str) -> str:
+        """``text``, saying NTLM signed in (Basic and tokens are the default, left unsaid)."""
+        return N_("%(text)s, signed in with NTLM", text=text) if self.ntlm else text
 
     def headers(self, content_type: str = "text/xml; charset=utf-8") -> dict[str, str]:
         h = {"Content-Type": content_type, "User-Agent": "ExchangeInteropPortal-Probe/1"}
@@ -142,10 +150,12 @@ def _post_pox(ctx: _Ctx, url: str, chain: list[str] | None = None, *, mapi: bool
     headers = ctx.headers()
     if mapi:
         headers["X-MapiHttpCapability"] = "1"
-    resp = ctx.client.request("POST", url, headers=headers, body=pox_request(ctx.email))
+    resp = ctx.client.request(
+        "POST", url, headers=headers, body=pox_request(ctx.email), ntlm=ctx.ntlm
+    )
     hops = " → ".join([*(chain or []), f"POST {url}: {resp.status}"])
     if resp.status == 401:
-        raise _Failed(N_("%(hops)s Unauthorized", hops=hops), AUTH_HINT)
+        raise _Failed(N_("%(hops)s Unauthorized", hops=hops), ctx.refused_hint)
     if resp.status != 200:
         raise _Failed(f"{hops}: HTTP {resp.status} {resp.reason}", _status_hint(resp.status))
     try:
@@ -177,7 +187,7 @@ def _post_pox(ctx: _Ctx, url: str, chain: list[str] | None = None, *, mapi: bool
     if not info.get("ews_url"):
         raise _Failed(N_("%(hops)s: no EwsUrl in the response", hops=hops),
                       N_("Check the Exchange virtual dirs."))  # fmt: skip
-    info["hops"] = hops
+    info["hops"] = ctx.signed_in(hops)
     info["url"] = url
     return info
 
@@ -219,8 +229,11 @@ def probe_autodiscover(
     https_port: int = 443,
     http_port: int = 80,
     on_step: OnStep | None = None,
+    auth: str = "basic",
 ) -> ProbeResult:
-    """Find the EWS (and MAPI) URL for ``email``. ``https_port``/``http_port`` exist for tests."""
+    """Find the EWS (and MAPI) URL for ``email``. ``https_port``/``http_port`` exist for tests.
+
+    ``username`` + ``password`` go out as ``auth`` says: ``"basic"`` or ``"ntlm"``."""
     reject_crlf("email", email)
     if "@" not in email or any(c in email for c in " <>\"'"):
         raise InvalidInput(N_("email must be a plain address like user@example.com"))
@@ -230,20 +243,15 @@ def probe_autodiscover(
         reject_crlf(label, value)
     if url and urlsplit(url).scheme != "https":
         raise InvalidInput(N_("the Autodiscover URL must be https://"))
-    if token:
-        auth = f"Bearer {token}"
-    elif username:
-        auth = "Basic " + base64.b64encode(f"{username}:{password or ''}".encode()).decode()
-    else:
-        auth = None
+    header, ntlm = sign_in(username, password, token, auth)
     plan = [DIRECT] if url else list(CANDIDATES)
     plan += [RESULT, SOAP, JSON_V2]
-    secrets = [password, token, auth]
+    secrets = [password, token, header]
     rec = Recorder("autodiscover", email, plan, on_step, secrets, timeout=timeout)
     client = Client(
         ca_file=ca_file, timeout=timeout, allow_link_local=allow_link_local, resolver=resolver
     )
-    ctx = _Ctx(email, client, auth, rec)
+    ctx = _Ctx(email, client, header, rec, ntlm)
     found: dict | None = None
 
     def attempt(name: str, fn, *, only: bool = False) -> None:
@@ -296,10 +304,11 @@ def probe_autodiscover(
         with rec.step(SOAP, fatal=False, hints=http_hints) as s:
             soap_url = base + PATH_SOAP
             resp = client.request(
-                "POST", soap_url, headers=ctx.headers(), body=soap_request(email, soap_url)
-            )
+                "POST", soap_url, headers=ctx.headers(), body=soap_request(email, soap_url),
+                ntlm=ntlm,
+            )  # fmt: skip
             if resp.status == 401:
-                s.fail(f"POST {soap_url}: 401 Unauthorized", AUTH_HINT)
+                s.fail(f"POST {soap_url}: 401 Unauthorized", ctx.refused_hint)
             if resp.status != 200:
                 s.fail(f"POST {soap_url}: HTTP {resp.status}", _status_hint(resp.status))
             try:
@@ -309,7 +318,7 @@ def probe_autodiscover(
                     N_("POST %(url)s: GetUserSettings error %(error)s", url=soap_url, error=exc),
                     N_("InvalidUser: the address is unknown; other codes: see the server logs."),
                 )
-            s.detail = f"POST {soap_url}: {summary}"
+            s.detail = ctx.signed_in(f"POST {soap_url}: {summary}")
 
         with rec.step(JSON_V2, fatal=False, hints=http_hints) as s:
             json_url = f"{base}{PATH_JSON}{quote(email)}?Protocol=Ews"

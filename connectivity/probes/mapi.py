@@ -27,7 +27,14 @@ from connectivity.probes.core import (
     Status,
     reject_crlf,
 )
-from connectivity.probes.http import Client, auth_header, http_hints, tls_steps
+from connectivity.probes.http import (
+    NTLM_NOT_OFFERED_HINT,
+    NTLM_REFUSED_HINT,
+    Client,
+    http_hints,
+    sign_in,
+    tls_steps,
+)
 from connectivity.probes.tcp import CONNECT as TCP_CONNECT
 from connectivity.probes.tcp import RESOLVE
 
@@ -96,9 +103,9 @@ def response_code(resp) -> int | None:
         return None
 
 
-def _check(s, what: str, resp) -> int:
+def _check(s, what: str, resp, ntlm=None) -> int:
     if resp.status == 401:
-        s.fail(f"{what}: 401 Unauthorized", ad.AUTH_HINT)
+        s.fail(f"{what}: 401 Unauthorized", NTLM_REFUSED_HINT if ntlm else ad.AUTH_HINT)
     if resp.status != 200:
         s.fail(
             f"{what}: HTTP {resp.status} {resp.reason}",
@@ -135,8 +142,12 @@ def probe_mapi(
     allow_link_local: bool = False,
     resolver: Resolver | None = None,
     on_step: OnStep | None = None,
+    auth: str = "basic",
 ) -> ProbeResult:
-    """``url``: the emsmdb MailStore URL; else discovered through ``autodiscover_url`` (POX)."""
+    """``url``: the emsmdb MailStore URL; else discovered through ``autodiscover_url`` (POX).
+
+    ``username`` + ``password`` go out as ``auth`` says: ``"basic"`` or ``"ntlm"`` (a handshake
+    of its own for every request, each on one kept-open connection)."""
     for label, value in (("email", email), ("username", username), ("password", password),
                          ("token", token)):  # fmt: skip
         reject_crlf(label, value)
@@ -145,12 +156,12 @@ def probe_mapi(
     for u in (url, autodiscover_url):
         if u and urlsplit(u).scheme != "https":
             raise InvalidInput(N_("MAPI and Autodiscover URLs must be https://"))
-    auth = auth_header(username, password, token)
-    if not auth:
+    if not username and not token:
         raise InvalidInput(N_("MAPI needs a credential (username + password, or a token)"))
+    authz, ntlm = sign_in(username, password, token, auth)
     plan = [DISCOVERY, RESOLVE, TCP_CONNECT, tlsmod.HANDSHAKE, *tlsmod.CERT_STEPS,
             CHALLENGE, PING, CONNECT, DISCONNECT]  # fmt: skip
-    rec = Recorder("mapi", url or email, plan, on_step, [password, token, auth], timeout=timeout)
+    rec = Recorder("mapi", url or email, plan, on_step, [password, token, authz], timeout=timeout)
     client = Client(
         ca_file=ca_file, timeout=timeout, allow_link_local=allow_link_local, resolver=resolver
     )
@@ -160,7 +171,7 @@ def probe_mapi(
             rec.record(DISCOVERY, Status.SKIP, N_("MAPI URL given"))
         else:
             with rec.step(DISCOVERY) as s:
-                ctx = ad._Ctx(email, client, auth, rec)  # noqa: SLF001
+                ctx = ad._Ctx(email, client, authz, rec, ntlm)  # noqa: SLF001
                 try:
                     info = ad._post_pox(ctx, autodiscover_url, mapi=True)  # noqa: SLF001
                 except ad._Failed as exc:  # noqa: SLF001
@@ -175,7 +186,7 @@ def probe_mapi(
                     )
                 url = info["mapi_url"]
                 user_dn = info.get("legacy_dn", "")
-                s.detail = f"MailStore {url}"
+                s.detail = ctx.signed_in(f"MailStore {url}")
         rec.result.target = url
         tls_steps(rec, url, ca_file=ca_file, timeout=timeout, allow_link_local=allow_link_local,
                   resolver=resolver, client=client)  # fmt: skip
@@ -193,19 +204,27 @@ def probe_mapi(
                 )
             s.detail = N_("401 with WWW-Authenticate: %(schemes)s",
                           schemes=", ".join(schemes) or N_("none"))  # fmt: skip
+            if ntlm and "ntlm" not in {scheme.lower() for scheme in schemes}:
+                s.fail(N_("the server does not offer NTLM (it offers: %(schemes)s)",
+                          schemes=", ".join(schemes) or N_("none")),
+                       NTLM_NOT_OFFERED_HINT)  # fmt: skip
 
         with rec.step(PING, hints=http_hints) as s:
             tlsmod.withhold_credential_unless_safe(s, "tls", True, rec)
-            resp = client.request("POST", url, headers=_headers("PING", auth), body=b"")
-            _check(s, "PING", resp)
+            resp = client.request("POST", url, headers=_headers("PING", authz), body=b"",
+                                  ntlm=ntlm)  # fmt: skip
+            _check(s, "PING", resp, ntlm)
             s.detail = N_("X-ResponseCode 0 (Success), server %(server)s",
                           server=resp.header("X-ServerApplication"))  # fmt: skip
+            if ntlm:
+                s.detail = N_("signed in with NTLM; %(result)s", result=s.detail)
 
         cookies: dict[str, str] = {}
         with rec.step(CONNECT, hints=http_hints) as s:
             body = connect_body(user_dn or f"/o=ExchangeInteropPortal/cn=Recipients/cn={email}")
-            resp = client.request("POST", url, headers=_headers("Connect", auth), body=body)
-            _check(s, "Connect", resp)
+            resp = client.request("POST", url, headers=_headers("Connect", authz), body=body,
+                                  ntlm=ntlm)  # fmt: skip
+            _check(s, "Connect", resp, ntlm)
             for header in resp.all("Set-Cookie"):
                 cookies.update({k: m.value for k, m in SimpleCookie(header).items()})
             s.detail = N_("X-ResponseCode 0 (Success); session cookies: %(cookies)s",
@@ -213,8 +232,9 @@ def probe_mapi(
 
         with rec.step(DISCONNECT, fatal=False, hints=http_hints) as s:
             resp = client.request(
-                "POST", url, headers=_headers("Disconnect", auth, cookies), body=b"\0\0\0\0"
-            )
-            _check(s, "Disconnect", resp)
+                "POST", url, headers=_headers("Disconnect", authz, cookies), body=b"\0\0\0\0",
+                ntlm=ntlm,
+            )  # fmt: skip
+            _check(s, "Disconnect", resp, ntlm)
             s.detail = N_("X-ResponseCode 0 (Success)")
     return rec.result

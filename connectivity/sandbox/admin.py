@@ -3,7 +3,8 @@
 Routes (all bodies/answers are JSON):
 
     GET  /state                       knobs, stats, org settings, apps (no secrets), mailboxes
-    POST /knobs                       {latency_ms, max_concurrency, failure_rate, backoff_ms}
+    POST /knobs                       {latency_ms, max_concurrency, failure_rate, backoff_ms,
+                                       windows_auth}
     POST /org                         {ews_enabled: true|false|null, ews_allowed_app_ids: [...]}
     POST /apps                        {name, client_id?, client_secret?, scope?, targets?}
     POST /grants                      {principal, scope: all|list|group|none, targets: [...]}

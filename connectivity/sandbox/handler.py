@@ -132,10 +132,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def auth_or_401(self) -> Principal | None:
         scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+        windows = self.sb.knobs.windows_auth
         try:
             if scheme in SCHEMES and token:
+                if not windows:  # IIS without Windows authentication: NTLM is not offered
+                    raise AuthError(401, "Windows authentication is disabled.", error="")
                 return self.ntlm_step(token)
-            if not scheme and self.ntlm is not None and self.ntlm.principal is not None:
+            if not scheme and windows and self.ntlm is not None and self.ntlm.principal:
                 return self.ntlm.principal  # NTLM authenticated this connection earlier
             return self.sb.authenticate(self.headers)
         except AuthError as e:

@@ -38,11 +38,16 @@ class Knobs:
     max_concurrency: int = 0  # per application / account; 0 = unlimited
     failure_rate: float = 0.0
     backoff_ms: int = 500  # BackOffMilliseconds announced with ErrorServerBusy
+    # IIS "Windows authentication" on the HTTP virtual directories: off, only Bearer and Basic
+    # are offered (how a client meets an Exchange Server whose admin turned NTLM off).
+    windows_auth: bool = True
 
     def update(self, values: dict[str, Any]) -> None:
         for key, value in values.items():
             if key not in self.__dataclass_fields__:
                 raise ValueError(f"unknown knob {key!r}")
+            if isinstance(getattr(self, key), bool) and not isinstance(value, bool):
+                raise ValueError(f"{key} must be true or false")  # bool("false") would be True
             setattr(self, key, type(getattr(self, key))(value))
         if not 0.0 <= self.failure_rate <= 1.0:
             raise ValueError("failure_rate must be between 0 and 1")
@@ -170,8 +175,9 @@ class Sandbox:
         headers = [
             ("WWW-Authenticate", bearer),
             ("WWW-Authenticate", 'Basic Realm=""'),
-            ("WWW-Authenticate", "NTLM"),  # Exchange Server's IIS also offers NTLM
         ]
+        if self.knobs.windows_auth:
+            headers.append(("WWW-Authenticate", "NTLM"))  # Exchange Server's IIS offers NTLM
         if err.error:
             headers.append(
                 ("x-ms-diagnostics", f'2000001;reason="{err.reason}";error_category="{err.error}"')

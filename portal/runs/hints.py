@@ -13,6 +13,7 @@ SETTING_LABELS = {
     "dns_server": _("the tenant's “DNS server for tests” field"),
     "allow_link_local": _("the PROBE_ALLOW_LINK_LOCAL server setting"),
     "timeout": _("the PROBE_TIMEOUT server setting"),
+    "auth_method": _("the tenant's “Authentication” field"),
 }
 
 

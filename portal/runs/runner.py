@@ -140,11 +140,18 @@ def _mail_credentials(tenant: Tenant, ep: dict, ca_file) -> dict:
     return {"username": tenant.username, "password": tenant.password}
 
 
-def _bearer_or_basic(tenant: Tenant, ep: dict, ca_file) -> dict:
-    """HTTP probes send the bearer token alone, or Basic credentials."""
+def _password_auth(tenant: Tenant) -> str:
+    """How the HTTP probes (EWS, Autodiscover, MAPI) send a password: the tenant's choice."""
+    return "ntlm" if tenant.auth_method == Tenant.Auth.NTLM else "basic"
+
+
+def _bearer_or_password(tenant: Tenant, ep: dict, ca_file) -> dict:
+    """HTTP probes send the bearer token alone, or the password as Basic or NTLM."""
     credentials = _mail_credentials(tenant, ep, ca_file)
     if "token" in credentials:
         credentials.pop("username")
+    else:
+        credentials["auth"] = _password_auth(tenant)
     return credentials
 
 
@@ -189,7 +196,7 @@ def tenant_call(tenant: Tenant, probe: str, ca_file: str | None):
         if tenant.dns_server:  # SRV lookups go to the tenant's DNS server too
             dns = tenant.dns_resolver()
             kwargs.update(nameserver=dns["nameserver"], dns_port=dns["port"])
-        kwargs.update(_bearer_or_basic(tenant, ep, ca_file))
+        kwargs.update(_bearer_or_password(tenant, ep, ca_file))
         return probes.probe_autodiscover, kwargs
     if probe == Probe.EWS:
         kwargs = {"mailbox": mailbox, "url": ep["ews_url"], **common}
@@ -199,16 +206,15 @@ def tenant_call(tenant: Tenant, probe: str, ca_file: str | None):
             kwargs.update(token_url=ep["token_url"], client_id=tenant.client_id,
                           client_secret=tenant.client_secret, impersonate=mailbox)  # fmt: skip
         else:
-            ntlm = tenant.auth_method == Tenant.Auth.NTLM
             kwargs.update(username=tenant.username, password=tenant.password,
-                          auth="ntlm" if ntlm else "basic")  # fmt: skip
+                          auth=_password_auth(tenant))  # fmt: skip
         return probes.probe_ews, kwargs
     if probe == Probe.MAPI:
         kwargs = {"email": mailbox, "url": ep["mapi_url"] or None,
                   "autodiscover_url": ep["autodiscover_url"] or None, **common}  # fmt: skip
         if not kwargs["url"] and not kwargs["autodiscover_url"]:
             raise CannotRun(N_("neither the MAPI URL nor the Autodiscover URL is set"))
-        kwargs.update(_bearer_or_basic(tenant, ep, ca_file))
+        kwargs.update(_bearer_or_password(tenant, ep, ca_file))
         return probes.probe_mapi, kwargs
     raise CannotRun(
         N_("unknown test %(probe)s", probe=repr(probe)),

@@ -54,8 +54,8 @@ def test_ews_cli_ntlm_with_a_wrong_password_exits_1_without_echoing_it(sandbox):
     assert "wrong-pw-456" not in proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("probe", ["smtp", "imap", "mapi", "autodiscover"])
+@pytest.mark.parametrize("probe", ["smtp", "imap", "pop3"])
 def test_ntlm_is_refused_for_probes_that_cannot_use_it(probe):
     proc = cli(probe, "--host", "127.0.0.1", "--mailbox", "a@b.test", "--auth", "ntlm", "--json")
     assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "--auth ntlm is for ews" in proc.stderr
+    assert "--auth ntlm is for ews, autodiscover and mapi" in proc.stderr
