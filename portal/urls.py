@@ -15,5 +15,6 @@ urlpatterns = [
     path("relay/", include("portal.relay.urls")),
     path("grants/", include("portal.grants.urls")),
     path("integrations/", include("portal.integrations.urls")),
+    path("ews-jobs/", include("portal.ewsjobs.urls")),
     path("", include("portal.core.urls")),
 ]
