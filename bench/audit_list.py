@@ -1,11 +1,19 @@
 """Benchmark: the audit review page and export over 1,000,000 events in PostgreSQL.
 
 Creates (or reuses) a PostgreSQL database, migrates it, loads ``--rows`` hash-chained events with
-``portal.audit.bulk.bulk_append`` (skipped when already loaded), then requests the filtered list
-page in-process (Django's test client, server time only) several times per filter and streams
-one filtered JSON Lines export under tracemalloc. Prints one JSON line:
+``portal.audit.bulk.bulk_append`` (skipped when already loaded), then requests the list page
+in-process through the whole middleware stack (Django's test client without the test
+instrumentation of template rendering, so server time only) ``--repeat`` times per filter plus
+its second page, timing every SQL statement on the way, and streams one filtered JSON Lines
+export under tracemalloc. Prints one JSON line:
 
-    {"rows": 1000000, "p50_ms": ..., "p95_ms": ..., "export_rows": ..., "export_peak_mb": ...}
+    {"rows": 1000000, "p50_ms": ..., "p95_ms": ..., "sql_ms_share": ..., "export_rows": ...,
+     "export_peak_mb": ..., "median_ms_per_filter": {...},
+     "filters": [{"filter": "{...}", "p50_ms": ..., "p95_ms": ..., "sql_ms_share": ...,
+                  "queries": ...}, ...]}
+
+``sql_ms_share`` is the share of the request time spent waiting for SQL statements;
+``queries`` is how many one request of that filter makes.
 
 Usage: .venv/bin/python bench/audit_list.py [--rows N] [--database-url postgres://...]
 """
@@ -16,6 +24,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -55,6 +64,32 @@ def rows(n: int, start: dt.datetime):
         }
 
 
+OLDER = re.compile(r'rel="next" href="[^"]*before=(\d+)"')
+
+
+class SqlClock:
+    """Times every statement the page sends (``connection.execute_wrapper``)."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.ms, self.count = 0.0, 0
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.ms += (time.perf_counter() - started) * 1000
+            self.count += 1
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return round(ordered[max(0, int(len(ordered) * 0.95) - 1)], 2)
+
+
 def ensure_database(url: str) -> None:
     import psycopg
 
@@ -71,7 +106,7 @@ def main() -> None:
     parser.add_argument(
         "--database-url", default="postgres://postgres@127.0.0.1:5432/portal_bench_audit"
     )
-    parser.add_argument("--repeat", type=int, default=5, help="requests per filter")
+    parser.add_argument("--repeat", type=int, default=40, help="requests per filter")
     args = parser.parse_args()
 
     ensure_database(args.database_url)
@@ -85,8 +120,8 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
+    from django.db import connection
     from django.test import Client
-    from django.test.utils import setup_test_environment
 
     from portal.accounts.roles import set_role
     from portal.audit.bulk import bulk_append
@@ -94,7 +129,6 @@ def main() -> None:
     from portal.lib.access import Role
 
     settings.ALLOWED_HOSTS = ["*"]
-    setup_test_environment()
     call_command("migrate", verbosity=0)
     have = AuditEvent.objects.count()
     if have < args.rows:
@@ -102,8 +136,6 @@ def main() -> None:
         started = time.perf_counter()
         bulk_append(rows(args.rows - have, start), batch_size=20_000)
         load_s = time.perf_counter() - started
-        from django.db import connection
-
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE audit_auditevent")
     else:
@@ -116,23 +148,40 @@ def main() -> None:
     client = Client()
     client.force_login(viewer)
 
-    times = []
-    per_filter = {}
-    for params in FILTERS:
-        samples = []
-        for _ in range(args.repeat):
-            t = time.perf_counter()
-            response = client.get("/audit/", params)
-            samples.append((time.perf_counter() - t) * 1000)
-            assert response.status_code == 200, response.status_code
-        # Page two too (keyset): follow "older" once.
-        older = response.context["older_seq"] if response.context["has_older"] else None
-        if older:
-            t = time.perf_counter()
-            client.get("/audit/", {**params, "before": older})
-            samples.append((time.perf_counter() - t) * 1000)
-        per_filter[json.dumps(params)] = round(statistics.median(samples), 2)
-        times += samples
+    sql = SqlClock()
+    times, sql_total = [], 0.0
+    per_filter, filters = {}, []
+    with connection.execute_wrapper(sql):
+        for params in FILTERS:
+            samples, sql_ms, queries = [], 0.0, 0
+            for _ in range(args.repeat):
+                sql.reset()
+                t = time.perf_counter()
+                response = client.get("/audit/", params)
+                samples.append((time.perf_counter() - t) * 1000)
+                sql_ms, queries = sql_ms + sql.ms, sql.count
+                assert response.status_code == 200, response.status_code
+            # Page two too (keyset): follow "older" once.
+            older = OLDER.search(response.content.decode())
+            if older:
+                sql.reset()
+                t = time.perf_counter()
+                client.get("/audit/", {**params, "before": older.group(1)})
+                samples.append((time.perf_counter() - t) * 1000)
+                sql_ms += sql.ms
+            key = json.dumps(params)
+            per_filter[key] = round(statistics.median(samples), 2)
+            filters.append(
+                {
+                    "filter": key,
+                    "p50_ms": round(statistics.median(samples), 2),
+                    "p95_ms": p95(samples),
+                    "sql_ms_share": round(sql_ms / sum(samples), 3),
+                    "queries": queries,
+                }
+            )
+            times += samples
+            sql_total += sql_ms
 
     times.sort()
     export_params = {"actor": "user-7"}
@@ -150,10 +199,12 @@ def main() -> None:
                 "rows": AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first(),
                 "load_s": round(load_s, 1),
                 "p50_ms": round(statistics.median(times), 2),
-                "p95_ms": round(times[int(len(times) * 0.95) - 1], 2),
+                "p95_ms": p95(times),
+                "sql_ms_share": round(sql_total / sum(times), 3),
                 "export_rows": exported,
                 "export_peak_mb": round(peak / 1024 / 1024, 2),
                 "median_ms_per_filter": per_filter,
+                "filters": filters,
             }
         )
     )

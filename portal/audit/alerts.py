@@ -77,7 +77,13 @@ def notify_admins(outcome: dict, previous) -> bool:
 
 class ChainAlert:
     """For the banner: the latest verification, read at most once per page and only when
-    the template asks (it asks only for Admins)."""
+    the template asks (it asks only for Admins). A page that has read it already passes it in."""
+
+    _UNREAD = object()
+
+    def __init__(self, latest=_UNREAD):
+        if latest is not self._UNREAD:
+            self.__dict__["_latest"] = latest
 
     @cached_property
     def _latest(self):

@@ -10,9 +10,11 @@ from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.audit import export
+from portal.audit.alerts import ChainAlert, latest_verification
 from portal.audit.api import record
 from portal.audit.filters import AuditFilterForm
 from portal.audit.models import AuditEvent
+from portal.audit.rows import rows_html
 from portal.audit.targets import target_name
 from portal.audit.tasks import verify_chain_task
 from portal.jobs.api import QueueUnavailable, start_job
@@ -26,20 +28,23 @@ LIST_COLUMNS = ("seq", "created_at", "actor_username", "action", "target_type", 
 
 
 def chain_status() -> dict:
-    """The latest verification (an audit event itself) and what it found."""
-    last = (
-        AuditEvent.objects.filter(action="audit.verify")
-        .order_by("-seq")
-        .only("seq", "created_at", "result", "after")
-        .first()
-    )
-    return {"last_verify": last, "outcome": (last.after or {}) if last else {}}
+    """The latest verification (an audit event itself) and what it found; the Admins' banner
+    reads the same event instead of asking again."""
+    last = latest_verification()
+    return {
+        "last_verify": last,
+        "outcome": (last.after or {}) if last else {},
+        "audit_chain_alert": ChainAlert(latest=last),
+    }
 
 
 def _page(qs, request):
-    """Newest first, keyset on ``seq``: ``before`` pages to older events, ``after`` to newer."""
+    """Newest first, keyset on ``seq``: ``before`` pages to older events, ``after`` to newer.
+
+    Rows are named tuples of the listed columns: the page only shows them, and building model
+    instances cost more than the query."""
     before, after = ascii_int(request.GET.get("before")), ascii_int(request.GET.get("after"))
-    qs = qs.only(*LIST_COLUMNS)
+    qs = qs.values_list(*LIST_COLUMNS, named=True)
     if after is not None:
         rows = list(qs.filter(seq__gt=after).order_by("seq")[: PAGE_SIZE + 1])
         has_newer = len(rows) > PAGE_SIZE
@@ -75,24 +80,26 @@ def event_list(request):
     form = AuditFilterForm(request.GET or None)
     qs = form.filter(AuditEvent.objects.all()) if form.is_bound else AuditEvent.objects.all()
     events, has_older, has_newer = _page(qs, request)
-    for event in events:
-        event.target_name = target_name(event.target_type)
     query = urlencode(form.active()) if form.is_bound else ""
+    partial = "results" if request.GET.get("partial") == "results" else "content"
+    # The results alone (htmx) show no chain panel and no banner: skip its query.
+    chain = {} if partial == "results" and getattr(request, "htmx", False) else chain_status()
     return render(
         request,
         "audit/list.html",
         {
             "form": form,
             "events": events,
+            "rows": rows_html(events),
             "has_older": has_older,
             "has_newer": has_newer,
             "older_seq": events[-1].seq if events else None,
             "newer_seq": events[0].seq if events else None,
             "query": query,
             "filtered": bool(query),
-            **chain_status(),
+            **chain,
         },
-        partial="results" if request.GET.get("partial") == "results" else "content",
+        partial=partial,
     )
 
 
