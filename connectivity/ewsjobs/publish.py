@@ -19,7 +19,7 @@ from connectivity.i18n import N_
 from .errors import ews_call, explain, raise_for_results
 from .props import KEY_FIELD, CreateItems, one_request
 from .session import Session
-from .specs import EventSpec, TaskSpec
+from .specs import SUBJECT_MAX, EventSpec, TaskSpec
 
 CREATED, EXISTED, FAILED, DONE = "created", "existed", "failed", "done"
 MAX_BATCH = 500  # a CreateItem of more items risks Exchange's one-minute budget per request
@@ -49,6 +49,19 @@ def ews_datetime(value: dt.datetime) -> EWSDateTime:
     return EWSDateTime.from_datetime(value.replace(tzinfo=None)).replace(tzinfo=tz)
 
 
+def _writable(spec) -> None:
+    """What exchangelib refuses while it writes the request (which would fail the whole
+    batch) fails this item alone. Checked here rather than by a second ``item.clean()``: that
+    costs as much CPU as writing the item, and the request writer cleans it anyway."""
+    if len(spec.subject or "") > SUBJECT_MAX or len(getattr(spec, "location", "")) > SUBJECT_MAX:
+        raise ValueError(N_("the subject or location is longer than %(n)s characters",
+                            n=SUBJECT_MAX))  # fmt: skip
+    if isinstance(spec, EventSpec) and spec.end < spec.start:
+        raise ValueError(N_("the event ends before it starts"))
+    if isinstance(spec, EventSpec) and (spec.reminder_minutes or 0) < 0:
+        raise ValueError(N_("the reminder must be 0 to 40320 minutes before the start"))
+
+
 def _event_item(account, folder, spec: EventSpec, key: str) -> CalendarItem:
     item = CalendarItem(
         account=account, folder=folder, subject=spec.subject,
@@ -59,10 +72,9 @@ def _event_item(account, folder, spec: EventSpec, key: str) -> CalendarItem:
         reminder_minutes_before_start=spec.reminder_minutes or 0,
         categories=list(spec.categories) or None, **{KEY_FIELD: key},
     )  # fmt: skip
-    if spec.end < spec.start:  # exchangelib refuses to write it (the whole batch would fail)
-        raise ValueError(N_("the event ends before it starts"))
+    _writable(spec)
     # Start and end go out with their own time zones (exchangelib's bulk path skips this).
-    item.clean(version=account.version)
+    item.clean_timezone_fields(version=account.version)
     return item
 
 
@@ -74,7 +86,7 @@ def _task_item(account, folder, spec: TaskSpec, key: str) -> Task:
         importance=spec.importance or "Normal", reminder_is_set=reminder is not None,
         reminder_due_by=reminder, **{KEY_FIELD: key},
     )  # fmt: skip
-    task.clean(version=account.version)
+    _writable(spec)
     return task
 
 

@@ -6,6 +6,7 @@ from lxml import etree
 
 from .. import aqs, recurrence
 from .. import items as it
+from ..matcher import matcher
 from ..soap import (
     EWSError,
     m,
@@ -48,9 +49,9 @@ class ItemReadOps(Base):
                     raise EWSError("ErrorSchemaValidation", "CalendarView needs both dates.")
                 rows = self._calendar_view(rows, load, lo, hi)
             if restriction is not None and len(restriction):
-                expr = restriction[0]
+                test = matcher(restriction[0])
                 try:
-                    rows = [r for r in rows if it.matches(expr, r, lambda r=r: load(r))]
+                    rows = [r for r in rows if test(r, lambda r=r: load(r))]
                 except EWSError as e:
                     response_message(msgs, "FindItem", e)
                     continue
