@@ -163,3 +163,10 @@ def test_the_chain_status_is_read_once_a_page(admin_client):
         assert admin_client.get("/audit/").status_code == 200
     reads = [q for q in queries.captured_queries if "'audit.verify'" in q["sql"]]
     assert len(reads) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram index on PostgreSQL only")
+def test_the_label_index_keeps_no_pending_list():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'audit_event_label_trgm'")
+        assert cursor.fetchone()[0] == ["fastupdate=off"]
