@@ -20,7 +20,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 
-from exchangelib import Account, FailFast
+from exchangelib import Account, FailFast, Identity
 from exchangelib.protocol import Protocol
 
 from connectivity.ews import (
@@ -125,6 +125,10 @@ class Session:
             self._accounts.move_to_end(mailbox)
             return found
         access = self.access
+        if access.auth == "oauth" and not self._version_known():
+            # exchangelib learns the server version with a call that is not about a mailbox; an
+            # app-only token must impersonate someone even then (as in grants_verify).
+            creds.identity = Identity(primary_smtp_address=mailbox)
         account = build_account(
             mailbox, creds, ews_url=access.ews_url, impersonation=True, ca_file=access.ca_file,
             timeout=access.timeout, retry_policy=FailFast(), max_connections=1,
@@ -136,6 +140,10 @@ class Session:
             old, _ = self._accounts.popitem(last=False)
             self.folders = {k: v for k, v in self.folders.items() if k[0] != old}
         return account
+
+    def _version_known(self) -> bool:
+        versions = (a.protocol.config.version for a in self._accounts.values())
+        return any(getattr(v, "build", None) for v in versions)
 
     def close(self) -> None:
         """Close the HTTP connections and drop this Session's Protocol from exchangelib's cache."""

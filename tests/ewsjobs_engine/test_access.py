@@ -2,6 +2,7 @@
 
 import datetime as dt
 import threading
+import time
 import uuid
 
 import pytest
@@ -39,6 +40,9 @@ def scoped_app(admin, info, new_mailbox):
 def test_mailbox_outside_the_scope_is_a_mailbox_error(scoped_app):
     access, inside, outside = scoped_app
     with Session(access) as session:
+        # First the refused mailbox: the Session is not spoiled for the next ones.
+        with pytest.raises(MailboxError) as caught:
+            one_event(session, outside)
         assert one_event(session, inside)[0].status == "created"
         with pytest.raises(MailboxError) as caught:
             one_event(session, outside)
@@ -146,3 +150,20 @@ def test_access_is_json_round_trip_and_checked(info):
     assert access.client_secret not in repr(access)
     with pytest.raises(ValueError, match="auth must be"):
         AppAccess(ews_url=info["ews_url"], auth="kerberos")
+
+
+def test_an_expiring_token_is_replaced(admin, access, new_mailbox):
+    """A token within five minutes of its end is replaced before the next call (the one that
+    exchangelib's open connection carries stays valid until it ends)."""
+    mailbox = new_mailbox()
+    lifetime = 302  # two seconds more than the margin
+    short = admin.mint_token(access.client_id, lifetime=lifetime)
+    with Session(access) as session:
+        session._token = {"access_token": short, "token_type": "Bearer",
+                          "expires_at": time.time() + lifetime}  # fmt: skip
+        assert one_event(session, mailbox)[0].status == "created"
+        assert session._token["access_token"] == short
+        time.sleep(2.5)
+        assert one_event(session, mailbox, index=1)[0].status == "created"
+        assert session._token["access_token"] != short
+        assert session._credentials.access_token["access_token"] == session._token["access_token"]
