@@ -3,11 +3,21 @@
 Starts one asyncio process serving N SMTP endpoints on loopback (one port each); every endpoint
 waits ``--latency-ms`` before its banner, then speaks EHLO / STARTTLS / AUTH PLAIN / MAIL / RCPT /
 DATA.  The probe (STARTTLS, certificate checks, AUTH, test message) runs against all endpoints
-one after the other, then through a bounded thread pool.  Prints one JSON line:
+one after the other, then through the engine's fan-out (connectivity.fanout: worker processes,
+one per core, each with its share of ``--workers`` threads).  Prints one JSON line:
 
-    {"endpoints": 500, "latency_ms": 100, "sequential_s": ..., "fanout_s": ..., "ratio": ...}
+    {"endpoints": 500, "latency_ms": 100, "sequential_s": ..., "fanout_s": ..., "ratio": ...,
+     "client_cpu_ms_per_probe": ..., "peer_cpu_ms_per_probe": ..., "cores": 2, "floor_s": ...,
+     "fanout_vs_floor": ..., "fanout_cpu_ms_per_probe": ..., "processes": 2, "load_1m": ...}
+
+CPU per probe comes from the sequential pass: the client's is this process's CPU time, the
+peer's is the server process's own (it reports its CPU time when asked on stdin).  ``floor_s``
+is what the machine allows for the fan-out: the longer of one probe's latency chain (the
+fastest probe of the sequential pass) and the client + peer CPU of all probes over the cores.
+``fanout_cpu_ms_per_probe`` is the client's CPU in the fan-out (this process and its workers).
 
 Usage: .venv/bin/python bench/probe_fanout.py [--endpoints N] [--latency-ms MS] [--workers W]
+       [--mode auto|threads|processes]
 The server process stops by itself (parent gone, or --max-seconds elapsed).
 """
 
@@ -19,13 +29,13 @@ import base64
 import datetime as dt
 import json
 import os
+import resource
 import ssl
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -139,6 +149,13 @@ async def _session(reader, writer, tls_ctx: ssl.SSLContext, latency: float) -> N
     writer.close()
 
 
+def _answer_cpu_questions() -> None:
+    """Each line on stdin asks for this process's CPU seconds so far; EOF: the parent is gone."""
+    for _line in sys.stdin:
+        sys.stdout.write(json.dumps({"cpu_s": time.process_time()}) + "\n")
+        sys.stdout.flush()
+
+
 async def _serve(count: int, latency: float, cert: str, key: str, max_seconds: float) -> None:
     tls_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls_ctx.load_cert_chain(cert, key)
@@ -156,7 +173,7 @@ async def _serve(count: int, latency: float, cert: str, key: str, max_seconds: f
     sys.stdout.write(json.dumps(ports) + "\n")
     sys.stdout.flush()
     loop = asyncio.get_running_loop()
-    parent_gone = loop.run_in_executor(None, sys.stdin.read)  # EOF when the parent exits
+    parent_gone = loop.run_in_executor(None, _answer_cpu_questions)  # ends when the parent does
     await asyncio.wait([parent_gone], timeout=max_seconds)
     for s in servers:
         s.close()
@@ -176,29 +193,78 @@ _reported = threading.Lock()
 _first_failure: list[str] = []
 
 
-def probe_one(port: int, ca_file: str, timeout: float) -> bool:
-    from connectivity.probes.smtp import probe_smtp
+def probe_kwargs(port: int, ca_file: str, timeout: float) -> dict:
+    return {"host": "localhost", "port": port, "security": "starttls", "username": USER,
+            "password": PASSWORD, "auth_method": "plain", "mail_from": USER,
+            "rcpt_to": "rcpt@contoso.test", "ca_file": ca_file, "timeout": timeout}  # fmt: skip
 
-    result = probe_smtp(
-        "localhost", port, security="starttls", username=USER, password=PASSWORD,
-        auth_method="plain", mail_from=USER, rcpt_to="rcpt@contoso.test",
-        ca_file=ca_file, timeout=timeout,
-    )  # fmt: skip
-    if not result.ok:
+
+def check(result, port: int) -> bool:
+    ok = not isinstance(result, Exception) and result.ok
+    if not ok:
         with _reported:
             if not _first_failure:  # report one failure, not hundreds
-                failed = [s.to_dict() for s in result.steps if s.status == "fail"]
+                failed = (
+                    repr(result) if isinstance(result, Exception)
+                    else [s.to_dict() for s in result.steps if s.status == "fail"]
+                )  # fmt: skip
                 _first_failure.append(f"port {port}: {failed}")
                 print(_first_failure[0], file=sys.stderr)
-    return result.ok
+    return ok
+
+
+def peer_cpu(server) -> float:
+    server.stdin.write("cpu\n")
+    server.stdin.flush()
+    return json.loads(server.stdout.readline())["cpu_s"]
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # children waited for so far
+    return usage.ru_utime + usage.ru_stime
+
+
+def sequential_pass(ports, ca_file, timeout, server) -> dict:
+    from connectivity.probes import probe_smtp
+
+    check(probe_smtp(**probe_kwargs(ports[0], ca_file, timeout)), ports[0])  # imports, caches
+    fastest, ok = float("inf"), 0
+    peer_before, cpu_before = peer_cpu(server), time.process_time()
+    started = time.perf_counter()
+    for port in ports:
+        began = time.perf_counter()
+        ok += check(probe_smtp(**probe_kwargs(port, ca_file, timeout)), port)
+        fastest = min(fastest, time.perf_counter() - began)
+    wall = time.perf_counter() - started
+    return {"wall": wall, "ok": ok, "fastest": fastest,
+            "client_cpu": time.process_time() - cpu_before,
+            "peer_cpu": peer_cpu(server) - peer_before}  # fmt: skip
+
+
+def fanout_pass(ports, ca_file, timeout, workers, mode) -> dict:
+    from connectivity import fanout
+    from connectivity.probes import probe_smtp
+
+    calls = [(probe_smtp, probe_kwargs(p, ca_file, timeout)) for p in ports]
+    cpu_before, children_before = time.process_time(), children_cpu()
+    started = time.perf_counter()
+    pool = {"processes": lambda: fanout.ProbePool(workers), "threads": lambda: None,
+            "auto": lambda: fanout.pool_for(len(calls), workers)}[mode]()  # fmt: skip
+    results = fanout.fan_out(calls, concurrency=workers, pool=pool)
+    wall = time.perf_counter() - started
+    processes = len(pool.workers) if pool is not None else 0
+    if pool is not None:
+        pool.close(wait=10)  # waited for: their CPU time now counts as this process's children's
+    cpu = time.process_time() - cpu_before + children_cpu() - children_before
+    ok = sum(check(r, p) for r, p in zip(results, ports, strict=True))
+    return {"wall": wall, "ok": ok, "client_cpu": cpu, "processes": processes}
 
 
 def run_bench(args) -> int:
-    import resource
-
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(hard, max(soft, args.endpoints + args.workers * 2 + 256))
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    load = os.getloadavg()[0]
 
     with tempfile.TemporaryDirectory(prefix="probe-fanout-") as tmp:
         ca_file, cert, key = make_pki(tmp)
@@ -213,14 +279,8 @@ def run_bench(args) -> int:
         watchdog.start()
         try:
             ports = json.loads(server.stdout.readline())
-            started = time.perf_counter()
-            seq_ok = sum(probe_one(p, ca_file, args.timeout) for p in ports)
-            sequential = time.perf_counter() - started
-
-            started = time.perf_counter()
-            with ThreadPoolExecutor(max_workers=args.workers) as pool:
-                fan_ok = sum(pool.map(lambda p: probe_one(p, ca_file, args.timeout), ports))
-            fanout = time.perf_counter() - started
+            seq = sequential_pass(ports, ca_file, args.timeout, server)
+            fan = fanout_pass(ports, ca_file, args.timeout, args.workers, args.mode)
         finally:
             watchdog.cancel()
             server.stdin.close()
@@ -230,29 +290,51 @@ def run_bench(args) -> int:
                 server.kill()
                 server.wait(5)
 
+    n, cores = len(ports), _cores()
+    floor = max(seq["fastest"], (seq["client_cpu"] + seq["peer_cpu"]) / cores)
     print(
         json.dumps(
             {
-                "endpoints": len(ports),
+                "endpoints": n,
                 "latency_ms": args.latency_ms,
-                "sequential_s": round(sequential, 3),
-                "fanout_s": round(fanout, 3),
-                "ratio": round(sequential / fanout, 2) if fanout else None,
+                "sequential_s": round(seq["wall"], 3),
+                "fanout_s": round(fan["wall"], 3),
+                "ratio": round(seq["wall"] / fan["wall"], 2) if fan["wall"] else None,
+                "client_cpu_ms_per_probe": round(seq["client_cpu"] * 1000 / n, 2),
+                "peer_cpu_ms_per_probe": round(seq["peer_cpu"] * 1000 / n, 2),
+                "cores": cores,
+                "floor_s": round(floor, 3),
+                "fanout_vs_floor": round(fan["wall"] / floor, 2),
+                "fanout_cpu_ms_per_probe": round(fan["client_cpu"] * 1000 / n, 2),
+                "processes": fan["processes"],
+                "load_1m": round(load, 2),
             }
         )
     )
-    if seq_ok != len(ports) or fan_ok != len(ports):
-        print(f"probe failures: sequential {len(ports) - seq_ok}, fanout {len(ports) - fan_ok}",
+    if seq["ok"] != n or fan["ok"] != n:
+        print(f"probe failures: sequential {n - seq['ok']}, fanout {n - fan['ok']}",
               file=sys.stderr)  # fmt: skip
         return 1
     return 0
+
+
+def _cores() -> int:
+    from connectivity.fanout import cores
+
+    return cores()
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--endpoints", type=int, default=500)
     p.add_argument("--latency-ms", type=int, default=100)
-    p.add_argument("--workers", type=int, default=64, help="thread pool bound for the fan-out")
+    p.add_argument("--workers", type=int, default=64, help="probes in flight at once (fan-out)")
+    p.add_argument(
+        "--mode",
+        choices=("auto", "threads", "processes"),
+        default="auto",
+        help="fan-out: the engine's choice, threads only, or worker processes",
+    )
     p.add_argument("--timeout", type=float, default=10.0, help="per-probe network timeout")
     p.add_argument("--max-seconds", type=float, default=900, help="hard stop for the server")
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)

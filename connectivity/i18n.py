@@ -45,6 +45,13 @@ class Msg(str):
             data["plural"] = self.plural
         return data
 
+    @classmethod
+    def from_json(cls, data: dict) -> Msg:
+        """The sentence :meth:`to_json` describes (how a step crosses a process boundary)."""
+        args = {k: cls.from_json(v) if isinstance(v, dict) else v
+                for k, v in data.get("args", {}).items()}  # fmt: skip
+        return cls(data["text"], args, data.get("plural"))
+
     def replace_in_args(self, rewrite: Callable[[str], str]) -> Msg:
         """The same sentence with ``rewrite`` applied to every text argument (to scrub secrets)."""
         args = {

@@ -14,11 +14,11 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import ipaddress
+import os
+import queue
 import socket
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 
 from connectivity.i18n import N_
 
@@ -113,6 +113,52 @@ def _is_ip(host: str) -> bool:
     return True
 
 
+# Lookup threads are reused: starting and ending a thread per probe cost more CPU than the
+# lookup.  A lookup that hangs keeps only its own thread; the next one takes an idle thread or
+# starts another, so one stuck name never delays the others.  Idle threads end after a while.
+_LOOKUP_IDLE_SECONDS = 30.0
+_idle_inboxes: list[queue.SimpleQueue] = []
+_idle_lock = threading.Lock()
+os.register_at_fork(after_in_child=_idle_inboxes.clear)  # those threads are not in the child
+
+
+def _lookup(fn: Resolver, host: str, port: int, timeout: float) -> Sequence[str]:
+    answer: queue.SimpleQueue = queue.SimpleQueue()
+    with _idle_lock:
+        inbox = _idle_inboxes.pop() if _idle_inboxes else None
+    if inbox is None:
+        inbox = queue.SimpleQueue()
+        threading.Thread(target=_lookup_thread, args=(inbox,), name="netguard-lookup",
+                         daemon=True).start()  # fmt: skip
+    inbox.put((fn, host, port, answer))
+    try:
+        ok, value = answer.get(timeout=timeout)
+    except queue.Empty:
+        raise TimeoutError from None
+    if not ok:
+        raise value
+    return value
+
+
+def _lookup_thread(inbox: queue.SimpleQueue) -> None:
+    while True:
+        try:
+            fn, host, port, answer = inbox.get(timeout=_LOOKUP_IDLE_SECONDS)
+        except queue.Empty:
+            with _idle_lock:
+                if inbox in _idle_inboxes:
+                    _idle_inboxes.remove(inbox)
+                    return
+            continue  # taken just now: its lookup is on the way
+        try:
+            answer.put((True, fn(host, port)))
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller
+            answer.put((False, exc))
+        del answer  # nothing of the last lookup stays alive while the thread is idle
+        with _idle_lock:
+            _idle_inboxes.append(inbox)
+
+
 def resolve(
     host: str,
     port: int,
@@ -131,10 +177,9 @@ def resolve(
     else:
         fn = resolver or system_resolver
         # getaddrinfo has no timeout of its own; bound it with a worker thread.
-        pool = ThreadPoolExecutor(max_workers=1)
         try:
-            addresses = list(pool.submit(fn, host, port).result(timeout=timeout))
-        except FutureTimeout:
+            addresses = list(_lookup(fn, host, port, timeout))
+        except TimeoutError:
             raise ResolutionFailed(
                 N_("resolving %(host)s timed out after %(seconds)s s", host=host,
                    seconds=f"{timeout:g}"),
@@ -147,8 +192,6 @@ def resolve(
                 host=host,
                 kind=gaierror_kind(exc), reason=exc.strerror or "",
             )  # fmt: skip
-        finally:
-            pool.shutdown(wait=False)
     if not addresses:
         raise ResolutionFailed(N_("%(host)s has no addresses", host=host), host=host, kind=NXDOMAIN)
     for address in addresses:

@@ -64,6 +64,17 @@ class Step:
                     data[f"{key}_msg"] = message
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict) -> Step:
+        """The step ``to_dict(messages=True)`` made, translatable sentences included."""
+        texts = {}
+        for key in ("detail", "hint"):
+            text, message = data[key], data.get(f"{key}_msg")
+            sentence = Msg.from_json(message) if message else None
+            texts[key] = sentence if sentence is not None and sentence == text else text
+        return cls(data["name"], Status(data["status"]), texts["detail"], texts["hint"],
+                   data["ms"])  # fmt: skip
+
 
 @dataclass
 class ProbeResult:
@@ -78,6 +89,11 @@ class ProbeResult:
 
     def step(self, name: str) -> Step | None:
         return next((s for s in self.steps if s.name == name), None)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ProbeResult:
+        steps = [Step.from_dict(s) for s in data["steps"]]
+        return cls(data["probe"], data["target"], steps)
 
     def to_dict(self) -> dict:
         return {
@@ -182,7 +198,11 @@ class Recorder:
             self.secrets.append(value)
 
     def scrub(self, text: str) -> str:
+        if not self.secrets or not text:
+            return text
         if isinstance(text, Msg):
+            if not _mentions(text, self.secrets):
+                return text  # nothing to replace: keep the sentence, do not rebuild it
             # Scrub the arguments so the sentence stays translatable; a secret that only
             # appears across arguments falls through to the plain replacement below.
             text = text.replace_in_args(self._scrub_plain)
@@ -265,6 +285,22 @@ class Recorder:
     def failed(self, name: str) -> bool:
         step = self.result.step(name)
         return step is not None and step.status == Status.FAIL
+
+
+def _mentions(message: Msg, secrets: list[str]) -> bool:
+    """Whether a secret is in the sentence or in any of its arguments (shown or not)."""
+    for secret in secrets:
+        if secret in message:
+            return True
+    for value in message.args.values():
+        if isinstance(value, Msg):
+            if _mentions(value, secrets):
+                return True
+        elif isinstance(value, str):
+            for secret in secrets:
+                if secret in value:
+                    return True
+    return False
 
 
 # -- input validation (before any I/O) ----------------------------------------------------

@@ -266,8 +266,16 @@ def _as_cannot_run(exc: Exception, run: ProbeRun) -> CannotRun:
     return CannotRun(detail, hint, step=START_STEP, fix="")
 
 
-def execute(run: ProbeRun, password: str | None = None) -> ProbeRun:
-    """Run the probe for ``run`` now, saving each step as it finishes."""
+def _in_this_thread(func, kwargs, on_step):
+    return func(**kwargs, on_step=on_step)
+
+
+def execute(run: ProbeRun, password: str | None = None, call=_in_this_thread) -> ProbeRun:
+    """Run the probe for ``run`` now, saving each step as it finishes.
+
+    ``call(func, kwargs, on_step)`` runs the probe: here by default, or through the engine's
+    process pool (``connectivity.fanout.ProbePool.call``) when many runs fan out at once; either
+    way ``on_step`` is called in this thread, so the steps are saved on its connection."""
     run.status, run.started_at = RunStatus.RUNNING, timezone.now()
     run.save(update_fields=["status", "started_at"])
     started = time.monotonic()
@@ -285,7 +293,7 @@ def execute(run: ProbeRun, password: str | None = None) -> ProbeRun:
                 func, kwargs = tenant_call(run.tenant, run.probe, ca_file)
             else:
                 func, kwargs = adhoc_call({**run.params, "probe": run.probe}, password, ca_file)
-            result = func(**kwargs, on_step=on_step)
+            result = call(func, kwargs, on_step)
         run.target = result.target[:300]
         run.steps = [s.to_dict(messages=True) for s in result.steps]
         run.status = ProbeRun.status_from_steps(run.steps)

@@ -6,6 +6,7 @@ from django.core.mail import send_mail
 from django.db import connections, transaction
 from django.utils import timezone, translation
 
+from connectivity import fanout
 from portal.audit import context
 from portal.audit.api import record
 from portal.jobs.api import QueueUnavailable, set_progress, start_job
@@ -133,7 +134,8 @@ def run_everything_task(tenant_ids: list[int] | None = None) -> dict:
     def work(run):
         token = context.activate(ctx)  # threads do not inherit the audit context
         try:
-            return runner.execute(ProbeRun.objects.select_related("tenant").get(pk=run.pk))
+            run = ProbeRun.objects.select_related("tenant").get(pk=run.pk)
+            return runner.execute(run, call=engine.call) if engine else runner.execute(run)
         finally:
             context.deactivate(token)
             connections.close_all()  # this thread's own connections; the pool thread lingers
@@ -144,6 +146,9 @@ def run_everything_task(tenant_ids: list[int] | None = None) -> dict:
             counts[run.status] = counts.get(run.status, 0) + 1
     todo = [run for run in runs if not run.is_done]
     done = len(runs) - len(todo)
+    # Each thread waits on one run; the probes' CPU goes to the engine's worker processes when
+    # the batch is large enough (or a pool is warm), the same bound in flight either way.
+    engine = fanout.pool_for(len(todo), settings.CONNECTIVITY_CONCURRENCY)
     with ThreadPoolExecutor(max_workers=settings.CONNECTIVITY_CONCURRENCY) as pool:
         futures = [pool.submit(work, run) for run in todo]
         for future in as_completed(futures):
