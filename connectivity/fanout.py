@@ -99,24 +99,29 @@ class _Worker:
             raise WorkerLost("the probe worker process is gone") from None
 
     def _read(self) -> None:
-        for line in self.proc.stdout:
-            message = json.loads(line)
-            if "ready" in message:
-                self.ready.set()
-                continue
-            with self._jobs_lock:
-                job_id = message["id"]
-                finished = "step" not in message
-                answers = self._jobs.pop(job_id, None) if finished else self._jobs.get(job_id)
-            if answers is not None:
-                answers.put(message)
-        with self._jobs_lock:  # the process ended: whatever it was running is lost
-            self.alive = False
-            self.ready.clear()
-            lost, self._jobs = list(self._jobs.values()), {}
-        for answers in lost:
-            answers.put({"lost": True})
-        self.proc.wait()
+        try:
+            for line in self.proc.stdout:
+                message = json.loads(line)
+                if "ready" in message:
+                    self.ready.set()
+                    continue
+                with self._jobs_lock:
+                    job_id = message["id"]
+                    finished = "step" not in message
+                    answers = self._jobs.pop(job_id, None) if finished else self._jobs.get(job_id)
+                if answers is not None:
+                    answers.put(message)
+        except Exception:  # noqa: BLE001 - a garbled answer: this worker can no longer be trusted
+            log.exception("probe worker %s answered something unreadable", self.proc.pid)
+            self.proc.kill()
+        finally:
+            with self._jobs_lock:  # the process ended: whatever it was running is lost
+                self.alive = False
+                self.ready.clear()
+                lost, self._jobs = list(self._jobs.values()), {}
+            for answers in lost:
+                answers.put({"lost": True})
+            self.proc.wait()
 
     def close(self) -> None:
         self.alive = False
@@ -301,7 +306,11 @@ def _worker_main(slots: int) -> None:
 
     for name in PROCESS_PROBES:  # import now, so the first probe does not pay for it
         getattr(probes, name)
-    out = sys.stdout.buffer
+    # The answers get a descriptor of their own; anything else printed goes to stderr, so a
+    # stray print() in a library can never garble them.
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     write = threading.Lock()
 
     def emit(message: dict) -> None:
