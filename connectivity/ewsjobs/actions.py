@@ -14,7 +14,7 @@ import contextlib
 from dataclasses import dataclass
 
 from exchangelib import Mailbox
-from exchangelib.folders import Folder
+from exchangelib.folders import Folder, Root, SentItems
 from exchangelib.items import (
     ALL_OCCURRENCES,
     AUTO_RESOLVE,
@@ -98,7 +98,7 @@ class Action:
 
 
 def _fields(account, names: list[str]):
-    folder = Folder(root=account.root)
+    folder = Folder(root=Root(account=account))  # only to name the fields: no request
     return {f for f in folder.normalize_fields(fields=names) if not f.field.is_attribute}
 
 
@@ -172,7 +172,7 @@ def _flag(item) -> bool:
     return True
 
 
-def _forward(account, found, out: _Outcomes, mailbox: str, address: str) -> None:
+def _forward(session, account, found, out: _Outcomes, mailbox: str, address: str) -> None:
     fetched = _fetch(account, found, [FORWARDED_FIELD])
     raise_for_results(fetched, mailbox)
     todo, positions = [], []
@@ -192,7 +192,8 @@ def _forward(account, found, out: _Outcomes, mailbox: str, address: str) -> None
         )  # fmt: skip
         for i in todo
     ]
-    sent = one_request(CreateItems, account, len(forwards), items=forwards, folder=account.sent,
+    sent_items = session.well_known(mailbox, SentItems)
+    sent = one_request(CreateItems, account, len(forwards), items=forwards, folder=sent_items,
                        message_disposition=SEND_AND_SAVE_COPY,
                        send_meeting_invitations=SEND_TO_NONE)  # fmt: skip
     out.apply(positions, sent, mailbox)
@@ -244,7 +245,7 @@ def apply_action(
             )  # fmt: skip
             out.apply(positions, results, mailbox)
         elif action.kind == "forward":
-            _forward(account, found, out, mailbox, action.forward_to)
+            _forward(session, account, found, out, mailbox, action.forward_to)
         else:
             raise ValueError(f"unknown action {action.kind!r}")
     return out.result()

@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass
 
-from exchangelib import CalendarItem, EWSDate, EWSDateTime, EWSTimeZone, Task
+from exchangelib import CalendarItem, EWSDate, EWSDateTime, EWSTimeZone, Q, Task
+from exchangelib.folders import Calendar, Tasks
 from exchangelib.items import SAVE_ONLY, SEND_TO_NONE
 
 from connectivity.i18n import N_
 
 from .errors import ews_call, explain, raise_for_results
-from .props import KEY_FIELD, CreateItems, one_request
+from .props import KEY_FIELD, CreateItems, find_items, one_request
 from .session import Session
 from .specs import SUBJECT_MAX, EventSpec, TaskSpec
 
@@ -94,9 +95,9 @@ def existing_keys(folder, keys: list[str]) -> set[str]:
     """Which of ``keys`` already exist in ``folder``: one FindItem restricted on the key."""
     if not keys:
         return set()
-    query = folder.filter(**{f"{KEY_FIELD}__in": list(keys)}).values_list(KEY_FIELD, flat=True)
-    query.page_size = min(2 * len(keys) + 10, 1000)  # one page, even if duplicates exist
-    return {k for k in query if k}
+    size = min(2 * len(keys) + 10, 1000)  # one page, even if duplicates exist
+    found = find_items(folder, Q(**{f"{KEY_FIELD}__in": list(keys)}), [KEY_FIELD], size=size)
+    return {getattr(item, KEY_FIELD, None) for item in found} - {None}
 
 
 def _check(specs: list, keys: list[str], indexes: list[int]) -> None:
@@ -109,12 +110,12 @@ def _check(specs: list, keys: list[str], indexes: list[int]) -> None:
 
 
 def _publish(session: Session, mailbox: str, specs, keys, indexes, check_existing: bool,
-             folder_of, build) -> list[ItemOutcome]:  # fmt: skip
+             folder_cls, build) -> list[ItemOutcome]:  # fmt: skip
     _check(specs, keys, indexes)
     outcomes: dict[int, ItemOutcome] = {}
     with ews_call(mailbox):
         account = session.account(mailbox)
-        folder = folder_of(account)
+        folder = session.well_known(mailbox, folder_cls)
         existing = existing_keys(folder, keys) if check_existing else set()
         items, sent = [], []
         for position, (spec, key, index) in enumerate(zip(specs, keys, indexes, strict=True)):
@@ -152,7 +153,7 @@ def publish_events(
     Raises Busy (throttled: nothing is known to be done, send the batch again with
     ``check_existing``) and MailboxError (the mailbox cannot be worked)."""
     return _publish(session, mailbox, events, keys, indexes, check_existing,
-                    lambda a: a.calendar, _event_item)  # fmt: skip
+                    Calendar, _event_item)  # fmt: skip
 
 
 def create_tasks(
@@ -161,4 +162,4 @@ def create_tasks(
 ) -> list[ItemOutcome]:  # fmt: skip
     """Create ``tasks`` in the mailbox's Tasks folder (as :func:`publish_events`)."""
     return _publish(session, mailbox, tasks, keys, indexes, check_existing,
-                    lambda a: a.tasks, _task_item)  # fmt: skip
+                    Tasks, _task_item)  # fmt: skip

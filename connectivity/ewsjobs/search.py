@@ -29,6 +29,7 @@ from exchangelib.folders.queryset import SHALLOW
 from connectivity.i18n import N_
 
 from .errors import ews_call, folder_missing
+from .props import find_items
 from .session import Session
 from .specs import zone
 
@@ -188,9 +189,9 @@ def resolve_folder(session: Session, account, mailbox: str, path: str):
     parts = path.split("/")
     first = parts[0].lower().replace(" ", "")
     if first in MAIL_FOLDERS:
-        folder, parts = account.root.get_default_folder(MAIL_FOLDERS[first]), parts[1:]
+        folder, parts = session.well_known(mailbox, MAIL_FOLDERS[first]), parts[1:]
     else:
-        folder = account.root.get_default_folder(MsgFolderRoot)
+        folder = session.well_known(mailbox, MsgFolderRoot)
     for name in parts:
         # One shallow FindFolder per level (not exchangelib's walk of the whole tree).
         children = FolderCollection(account=account, folders=[folder]).find_folders(
@@ -224,8 +225,7 @@ def search(
     with ews_call(mailbox):
         account = session.account(mailbox)
         folder = resolve_folder(session, account, mailbox, criteria.folder)
-        query = folder.filter(criteria.query()).only(*FIELDS).order_by("-datetime_received")
-        query.page_size = limit + 1
-        items = [i for i in query[offset : offset + limit + 1] if not isinstance(i, Exception)]
+        items = find_items(folder, criteria.query(), list(FIELDS), size=limit + 1,
+                           offset=offset, order="-datetime_received")  # fmt: skip
     page = [_found(item, criteria.folder) for item in items[:limit]]
     return page, len(items) > limit

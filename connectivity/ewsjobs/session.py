@@ -21,6 +21,8 @@ from collections import OrderedDict
 from dataclasses import asdict, dataclass
 
 from exchangelib import Account, FailFast, Identity
+from exchangelib.folders import Root
+from exchangelib.properties import DistinguishedFolderId, Mailbox
 from exchangelib.protocol import Protocol
 
 from connectivity.ews import (
@@ -110,6 +112,11 @@ class Session:
                 token=self._token, scope=access.scope,
             )  # fmt: skip
             creds._session_marker = self._marker  # this Session's own Protocol (see above)
+            # exchangelib caches the OAuth client in the credentials' __dict__ on first use,
+            # which changes their hash: every later Account would miss the Protocol cache and
+            # build (and leak) a Protocol of its own, with a version check each. Creating the
+            # client now keeps the hash stable: one Protocol for the whole Session.
+            _ = creds.client
             self._credentials = creds
         return self._credentials
 
@@ -141,6 +148,25 @@ class Session:
             self.folders = {k: v for k, v in self.folders.items() if k[0] != old}
         return account
 
+    def well_known(self, mailbox: str, folder_cls):
+        """A well-known folder of ``mailbox`` (Calendar, Tasks, Inbox...), addressed by its
+        distinguished name. exchangelib's ``account.calendar`` first asks Exchange for the root
+        and then for the folder: two requests per mailbox that a batch does not need."""
+        key = (mailbox.strip().lower(), f"well-known:{folder_cls.DISTINGUISHED_FOLDER_ID}")
+        found = self.folders.get(key)
+        if found is None:
+            account = self.account(mailbox)
+            # The id is set from the start: exchangelib hashes folders by it while paging.
+            found = folder_cls(
+                root=Root(account=account),
+                _distinguished_id=DistinguishedFolderId(
+                    id=folder_cls.DISTINGUISHED_FOLDER_ID,
+                    mailbox=Mailbox(email_address=account.primary_smtp_address),
+                ),
+            )
+            self.folders[key] = found
+        return found
+
     def _version_known(self) -> bool:
         versions = (a.protocol.config.version for a in self._accounts.values())
         return any(getattr(v, "build", None) for v in versions)
@@ -152,11 +178,11 @@ class Session:
         self.folders = {}
         if not accounts:
             return
-        protocol = accounts[0].protocol
-        with contextlib.suppress(KeyError):
-            del Protocol[protocol.config]
-        with contextlib.suppress(Exception):  # closing must not hide the caller's own error
-            protocol.close()
+        for protocol in {id(a.protocol): a.protocol for a in accounts}.values():
+            with contextlib.suppress(KeyError):
+                del Protocol[protocol.config]
+            with contextlib.suppress(Exception):  # closing must not hide the caller's error
+                protocol.close()
 
     def __enter__(self) -> Session:
         return self

@@ -135,6 +135,9 @@ def test_each_session_has_its_own_protocol_and_close_releases_it(access, new_mai
     assert a.protocol is not b.protocol
     assert first.account(mailbox.upper()) is a  # cached per mailbox
     a.calendar.all().count()
+    # Every mailbox of a Session shares its one Protocol (one connection, one version check).
+    others = [first.account(new_mailbox()) for _ in range(3)]
+    assert all(o.protocol is a.protocol for o in others)
     first.close()
     with pytest.raises(KeyError):
         Protocol[a.protocol.config]

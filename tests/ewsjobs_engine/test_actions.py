@@ -128,3 +128,16 @@ def test_action_round_trip_and_words():
     assert action.forward_to == "legal@contoso.example"
     assert Action.from_json(action.as_json()) == action
     assert action.describe() == "forward to legal@contoso.example"
+
+
+def test_requests_per_batch(session, seeded, new_mailbox, admin):
+    """Each action costs one request per batch, two when it reads first (to report what was
+    already done), three for forwards (read, send, record)."""
+    mailbox, found = seeded
+    reader = new_mailbox("reader")
+    for action, expected in (({"kind": "categorize", "category": "A"}, 2), ({"kind": "flag"}, 2),
+                             ({"kind": "forward", "forward_to": reader}, 3),
+                             ({"kind": "delete"}, 1)):  # fmt: skip
+        before = admin.state()["stats"]["ews_requests"]
+        assert {o.status for o in act(session, mailbox, found, **action)} == {"done"}
+        assert admin.state()["stats"]["ews_requests"] - before == expected, action

@@ -158,3 +158,17 @@ def test_keys_are_stable_short_and_distinct():
     assert len(key) <= 40 and key.startswith(job_key_prefix("42"))
     keys = {item_key(j, m, i) for j in ("42", "43") for m in ("a@x", "b@x") for i in range(50)}
     assert len(keys) == 200
+
+
+def test_one_request_per_batch_and_one_lookup_when_checking(session, new_mailbox, admin):
+    """A warm Session spends one CreateItem per batch, plus one FindItem with check_existing:
+    no folder lookups per mailbox (the calendar is addressed by its well-known name)."""
+    warm = new_mailbox()
+    publish_events(session, warm, events(1), [item_key("job-n", warm, 0)], [0], False)
+    for check, expected in ((False, 1), (True, 2)):
+        mailbox = new_mailbox()
+        keys = [item_key("job-n", mailbox, i) for i in range(100)]
+        before = admin.state()["stats"]["ews_requests"]
+        out = publish_events(session, mailbox, events(100), keys, list(range(100)), check)
+        assert admin.state()["stats"]["ews_requests"] - before == expected
+        assert {o.status for o in out} == {"created"}

@@ -129,3 +129,13 @@ def test_criteria_round_trip():
                                    "folder": "/inbox/Projects/"})  # fmt: skip
     assert criteria.sender == "a@b.example" and criteria.folder == "inbox/Projects"
     assert Criteria.from_json(criteria.as_json()) == criteria
+
+
+def test_a_page_is_one_request(session, inbox, admin):
+    """One FindItem per page, From included (no GetItem, no folder lookups)."""
+    target, alice, _ = inbox
+    session.account(target)
+    before = admin.state()["stats"]["ews_requests"]
+    page, _ = search(session, target, Criteria.from_json({"sender": alice}), 0, 10)
+    assert admin.state()["stats"]["ews_requests"] - before == 1
+    assert {f.sender for f in page} == {alice} and len(page) == 2
