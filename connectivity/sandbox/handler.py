@@ -8,6 +8,7 @@ import logging
 import random
 import re
 import secrets
+import ssl
 import time
 import uuid
 from http.cookies import SimpleCookie
@@ -124,6 +125,11 @@ class Handler(BaseHTTPRequestHandler):
             if self.command == "HEAD" or path == "/":
                 return self.reply(200, b"", "text/html")
             return self.reply(404, b"Not Found", "text/plain")
+        except (ConnectionError, ssl.SSLError) as exc:
+            # The client went away mid-request (a worker killed, a timeout): nobody to answer.
+            log.info("client left during %s %s: %r", self.command, url.path, exc)
+            self.close_connection = True
+            return None
         except Exception:
             log.exception("unhandled error on %s %s", self.command, url.path)
             if path == "/ews/exchange.asmx":

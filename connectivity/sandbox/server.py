@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import sys
 import threading
 from dataclasses import asdict
 from http.server import ThreadingHTTPServer
@@ -29,6 +30,15 @@ class _TLSServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+
+    def handle_error(self, request, client_address):
+        # A client that disconnects mid-request (killed worker, timeout) is normal life for a
+        # server, not a traceback on stderr.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | ssl.SSLError | TimeoutError):
+            log.info("client %s left: %r", client_address, exc)
+            return
+        super().handle_error(request, client_address)
 
 
 class SandboxServer:
