@@ -29,12 +29,14 @@ from portal.runs.models import ProbeRun, Schedule
 from portal.tenants.models import Tenant
 from tests.browser.conftest import ARTIFACTS, sign_in
 from tests.conftest import PASSWORD, make_user
+from tests.ewsjobs.pages import add_found
+from tests.ewsjobs.pages import make_job as make_ews_job
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
-MAX_PAGES = 70
+MAX_PAGES = 85
 PER_PATTERN = 2
 # Links that end the session or only answer POST; the crawl must not sign itself out.
 SKIP_PREFIXES = ("/accounts/logout/", "/i18n/", "/static/")
@@ -118,6 +120,17 @@ def portal_data(transactional_db):
         {"mailbox": "records@contoso.com", "expected": "in", "reached": True, "detail": "ok"},
         {"mailbox": "probe@contoso.com", "expected": "out", "reached": True, "detail": "ok"},
     ])  # fmt: skip
+    # EWS jobs as the worker leaves them: a rule's finished dry run with what it would change,
+    # and a search with a mailbox that failed (Retry shows).
+    dry = make_ews_job(grant, kind="rules", dry_run=True, status=Job.Status.SUCCEEDED, done=1,
+                       boxes=["records@contoso.com"], user=operator,
+                       message="Dry run: 3 messages would change in 1 mailboxes; nothing was "
+                       "changed.")  # fmt: skip
+    add_found(dry, 3)
+    search = make_ews_job(grant, status=Job.Status.PROBLEMS, done=0, failed=1, user=operator,
+                          boxes=["records@contoso.com"], message="0 messages found in 1 "
+                          "mailboxes. Mailboxes with errors: 1.")  # fmt: skip
+    search.targets.update(status="failed", error="The mailbox does not exist.")
     return users
 
 
@@ -230,10 +243,12 @@ EXPECTED = {
                "grants/", "grants/<int:pk>/", "grants/applications/<int:pk>/",
                "grants/<int:pk>/script/", "grants/ews-retirement/",
                "relay/", "relay/<int:pk>/", "relay/tests/<int:pk>/",
-               "integrations/", "integrations/<int:pk>/", "integrations/tenants/<int:pk>/"},
+               "integrations/", "integrations/<int:pk>/", "integrations/tenants/<int:pk>/",
+               "ews-jobs/", "ews-jobs/<uuid:pk>/", "ews-jobs/<uuid:pk>/results.csv"},
     "operator": {"connectivity/adhoc/", "grants/request/", "relay/new/", "relay/<int:pk>/edit/",
                  "integrations/new/", "integrations/<int:pk>/edit/",
-                 "integrations/<int:pk>/delete/"},
+                 "integrations/<int:pk>/delete/", "ews-jobs/new/", "ews-jobs/new/<slug:kind>/",
+                 "ews-jobs/<uuid:pk>/run/"},
     "admin": {"accounts/users/", "grants/applications/new/",
               "grants/applications/<int:pk>/edit/", "grants/ews-retirement/<int:pk>/",
               "tenants/<int:pk>/edit/", "tenants/new/", "configuration/",
@@ -280,7 +295,7 @@ def test_menu_button_opens_the_navigation_at_phone_width(page, live_server, port
     assert nav.is_visible()
     assert _overflow(page) <= 0
     assert page.problems.axe_violations() == []
-    nav.get_by_role("link", name="Jobs").click()
+    nav.get_by_role("link", name="Jobs", exact=True).click()
     page.wait_for_url("**/jobs/")
     assert not page.get_by_role("navigation", name="Main").is_visible()
     # Wide screens show the navigation without the button.
