@@ -12,6 +12,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from connectivity.i18n import Msg
 from portal.ewsjobs.models import EwsJob
 from portal.lib import translate
 
@@ -31,10 +32,16 @@ UNITS = {
 PREVIEW = 10  # items of a batch listed on the page
 
 
+def _value(value):
+    if isinstance(value, Msg):  # an engine sentence: its template and arguments translated
+        return translate.message(value.to_json())
+    return translate.stored(value) if isinstance(value, str) else value
+
+
 def refusal(exc) -> str:
     """A Refused in the reader's language: the template translated, the values filled in."""
     words = gettext(exc.words)
-    values = {k: translate.stored(v) if isinstance(v, str) else v for k, v in exc.values.items()}
+    values = {k: _value(v) for k, v in exc.values.items()}
     if not values:
         return words
     try:

@@ -3,7 +3,14 @@
 from django.conf import settings
 from django.utils.translation import gettext_noop
 
+from connectivity.i18n import Msg
 from portal.ewsjobs.scope import Refused
+
+
+def _reason(exc: Exception) -> str:
+    """The engine's sentence, kept translatable (a Msg) so the page can show it in Russian."""
+    first = exc.args[0] if exc.args else ""
+    return first if isinstance(first, Msg) else str(exc)[:300]
 
 
 def _items(params: dict, name: str, parse, csv_parse, ics_parse=None) -> list[dict]:
@@ -21,7 +28,7 @@ def _items(params: dict, name: str, parse, csv_parse, ics_parse=None) -> list[di
             raise ValueError(f"give {name} as a list, one {name[:-1]}, or a csv")
     except (ValueError, TypeError, KeyError) as exc:
         words = gettext_noop("The %(what)s are not valid: %(error)s. Nothing was started.")
-        raise Refused(words, what=name, error=str(exc)[:300]) from exc
+        raise Refused(words, what=name, error=_reason(exc)) from exc
     if not specs:
         raise Refused(gettext_noop("There is nothing to create: the list of %(what)s is empty."),
                       what=name)  # fmt: skip
@@ -38,7 +45,7 @@ def _criteria(params: dict) -> dict:
         return engine.Criteria.from_json(params.get("criteria") or {}).as_json()
     except (ValueError, TypeError) as exc:
         raise Refused(gettext_noop("The search criteria are not valid: %(error)s."),
-                      error=str(exc)[:300]) from exc  # fmt: skip
+                      error=_reason(exc)) from exc  # fmt: skip
 
 
 def validate(kind: str, params: dict) -> dict:
@@ -58,5 +65,5 @@ def validate(kind: str, params: dict) -> dict:
         action = engine.Action.from_json(params.get("action") or {}).as_json()
     except (ValueError, TypeError) as exc:
         raise Refused(gettext_noop("The rule's action is not valid: %(error)s."),
-                      error=str(exc)[:300]) from exc  # fmt: skip
+                      error=_reason(exc)) from exc  # fmt: skip
     return {"criteria": criteria, "action": action}

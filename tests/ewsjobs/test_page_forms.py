@@ -243,6 +243,18 @@ def test_files_that_are_not_utf8_or_too_large_are_refused(post, grant):  # noqa:
     _nothing_started()
 
 
+def test_the_engine_reason_is_shown_in_the_reader_language(operator_client, grant):  # noqa: F811
+    broken = SimpleUploadedFile("e.csv", b"subject,start,end\nDrill,soon,later\n")
+    response = operator_client.post(
+        "/ews-jobs/new/publish/", _event(grant, source="file", events_file=broken),
+        HTTP_ACCEPT_LANGUAGE="ru",
+    )  # fmt: skip
+    body = response.content.decode()
+    assert "1 строка с ошибкой, ничего не взято: строка 2:" in body
+    assert "line 2" not in body
+    _nothing_started()
+
+
 def test_an_upload_over_the_cap_is_not_read(operator_client, grant):  # noqa: F811
     huge = SimpleUploadedFile("e.csv", b"subject,start,end\n" + b"x" * (7 * 1024 * 1024))
     response = operator_client.post("/ews-jobs/new/publish/", _event(grant, source="file",
