@@ -25,10 +25,11 @@ ACTIONS = {
 }
 # What the counts of a job count.
 UNITS = {
-    EwsJob.Kind.PUBLISH: _("calendar events"),
-    EwsJob.Kind.TASKS: _("tasks"),
-    EwsJob.Kind.RULES: _("messages"),
+    EwsJob.Kind.PUBLISH: pgettext_lazy("counted in", "calendar events"),
+    EwsJob.Kind.TASKS: pgettext_lazy("counted in", "tasks"),
+    EwsJob.Kind.RULES: pgettext_lazy("counted in", "messages"),
 }
+MAILBOXES = pgettext_lazy("counted in", "mailboxes")
 PREVIEW = 10  # items of a batch listed on the page
 
 
@@ -53,7 +54,7 @@ def refusal(exc) -> str:
 def unit(ewsjob: EwsJob) -> str:
     if ewsjob.counts_items:
         return str(UNITS[ewsjob.kind])
-    return gettext("mailboxes")
+    return str(MAILBOXES)
 
 
 def _when(value) -> str:

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from portal.ewsjobs import specs
+from portal.ewsjobs import specs, start
 from portal.ewsjobs.models import EwsJob, Found, Target
 from portal.grants.models import Application, Grant
 from portal.jobs.models import Job
@@ -40,7 +40,8 @@ def make_job(grant, *, kind="search", status=Job.Status.RUNNING, dry_run=False, 
     """A job as the worker leaves it: counts, targets and (for searches) found messages."""
     now = timezone.now()
     job = Job.objects.create(
-        kind=f"ews.{kind}", label="Search mailboxes", status=status, created_by=user,
+        kind=f"ews.{kind}", label=start.DRY_LABEL if dry_run else start.LABELS[kind],
+        status=status, created_by=user,
         tenant_id=str(grant.application.tenant_id), message=message,
         started_at=None if status == Job.Status.QUEUED else now - dt.timedelta(seconds=20),
         finished_at=now if status in Job.DONE else None,
