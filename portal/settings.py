@@ -339,6 +339,11 @@ if CELERY_BROKER_URL == "filesystem://":
     _default_results = f"db+sqlite:///{VAR_DIR / 'celery-results.sqlite3'}"
 elif CELERY_BROKER_URL.startswith("redis"):
     _default_results = CELERY_BROKER_URL
+    # Unacknowledged messages go to another worker after this long: longer than any task may
+    # run (the hard time limit), so a slow chunk is never run twice at once by redelivery.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_TASK_TIME_LIMIT", 3600, minimum=10) + 600
+    }
 else:
     _default_results = f"db+sqlite:///{VAR_DIR / 'celery-results.sqlite3'}"
 CELERY_RESULT_BACKEND = env_secret("CELERY_RESULT_BACKEND", _default_results)
@@ -359,6 +364,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 10, minimum=1)
 JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 60, minimum=3)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
+# A queued job that no worker has received this long after its message was sent is sent again
+# (a broker restarted without persistence loses messages; the job row does not).
+JOB_RESEND_SECONDS = env_int("JOB_RESEND_SECONDS", 300, minimum=5)
 # EWS jobs (portal/ewsjobs): Exchange's EWSMaxConcurrency per application (27), shared by every
 # worker; threads per runner; runners per job; items per EWS call; a chunk's or a slot's lease
 # (longer than any one call); how long one runner task works before handing over.

@@ -39,7 +39,7 @@ def _work(ewsjob_id) -> None:
         run_chunks.delay(str(ewsjob_id))
 
 
-@shared_task(name="ewsjobs.run", base=JobTask)
+@shared_task(name="ewsjobs.run", base=JobTask, acks_late=True, reject_on_worker_lost=True)
 def run_job() -> dict:
     ewsjob_id = run_job.request.id
     ewsjob = EwsJob.objects.get(pk=ewsjob_id)

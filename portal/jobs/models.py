@@ -52,6 +52,9 @@ class Job(models.Model):
     worker = models.CharField(max_length=200, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # When the job's message was last handed to the broker: a queued job no worker has taken
+    # long after that may have lost its message (a broker restarted without persistence).
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

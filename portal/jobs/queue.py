@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from celery import current_app
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from portal.audit.celery_context import HEADER
@@ -79,3 +80,4 @@ def send(job, kwargs: dict) -> None:
     except Exception as exc:  # noqa: BLE001 - every transport raises its own kinds
         log.warning("could not enqueue job %s: %r", job.pk, exc)
         raise QueueUnavailable(explain(exc)) from exc
+    type(job).objects.filter(pk=job.pk).update(sent_at=timezone.now())

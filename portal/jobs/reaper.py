@@ -30,6 +30,36 @@ def stale_jobs(now=None):
     return Job.objects.filter(status__in=Job.ACTIVE, heartbeat_at__lt=cutoff)
 
 
+def unclaimed_jobs(now=None):
+    """Queued jobs no worker has received long after their message was sent."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.JOB_RESEND_SECONDS)
+    return Job.objects.filter(status=Job.Status.QUEUED, worker="", sent_at__lt=cutoff)
+
+
+def resend_unclaimed(now=None) -> int:
+    """Send again the message of a queued job nobody received: a broker that restarted without
+    persistence lost it. A second copy is harmless (the first claim wins, see execution.py)."""
+    sent = 0
+    for job in unclaimed_jobs(now):
+        if not kinds.get(job.kind).repeatable(job):
+            continue  # its one-time secret is gone; the person starts it again
+        # Conditional: a second reaper on another machine finds it sent already.
+        if not Job.objects.filter(
+            pk=job.pk, sent_at=job.sent_at, worker="", status=Job.Status.QUEUED
+        ).update(sent_at=timezone.now()):
+            continue  # fmt: skip
+        try:
+            send(job, job.kwargs)
+        except QueueUnavailable as exc:
+            log.warning("job %s not sent again: %s", job.pk, exc)
+            continue
+        record("job.resend", target=job, after={"reason": "no worker received it",
+                                                "sent_before": str(job.sent_at)})  # fmt: skip
+        sent += 1
+    return sent
+
+
 def reap_stale(now=None) -> dict:
     """One pass: every stale job is re-driven or failed. Returns counts."""
     counts = {"requeued": 0, "failed": 0}
