@@ -175,3 +175,40 @@ def test_cancel_stops_new_chunks(world, worker):  # noqa: F811
     created = sum(len(subjects(world, b, prefix="Cancelled ")) for b in world["boxes"])
     assert created == done_at_end  # what the job counted is what Exchange holds
     assert ewsjob.job.finished_at <= timezone.now()
+
+
+def test_errors_per_item_and_per_mailbox_are_recorded_and_retry_completes_the_rest(
+    world,
+    worker,  # noqa: F811
+):
+    from portal.ewsjobs.start import retry_failed
+
+    admin, boxes = world["admin"], world["boxes"]
+    specs = events(6, "Partial")
+    specs[3]["end"] = (timezone.now() + timezone.timedelta(days=6 * 366)).isoformat()
+    admin.set_grant(world["app"].client_id, "list", boxes[:2])  # Exchange refuses the third
+    ewsjob = start_job(world, "publish", {"events": specs})
+    assert _ended(ewsjob), worker.text()
+    assert ewsjob.job.status == Job.Status.PROBLEMS, ewsjob.job.message
+    assert (ewsjob.done, ewsjob.failed, ewsjob.total) == (10, 8, 18)
+    assert "Mailboxes with errors: 3." in ewsjob.job.message
+    refused = ewsjob.targets.get(mailbox=boxes[2])
+    assert refused.status == Target.Status.FAILED and refused.failed == 6
+    assert "Traceback" not in refused.error and len(refused.error) > 20
+    partly = ewsjob.targets.get(mailbox=boxes[0])
+    assert partly.status == Target.Status.PARTLY and (partly.done, partly.failed) == (5, 1)
+    assert partly.error  # the item Exchange refused, in words
+    finished = AuditEvent.objects.get(action="ewsjob.finish", target_id=str(ewsjob.pk))
+    assert finished.result == "failure"
+
+    admin.set_grant(world["app"].client_id, "list", boxes)
+    retry = retry_failed(ewsjob)
+    assert retry.key_base == ewsjob.key_base and retry.retry_of_id == ewsjob.pk
+    assert sorted(retry.targets.values_list("mailbox", flat=True)) == sorted(boxes)
+    assert _ended(retry), worker.text()
+    # The retry looks before it creates: the five events already in the first two mailboxes
+    # are found there, not made twice; the sixth (still too long) fails again.
+    assert retry.targets.get(mailbox=boxes[0]).existed == 5
+    for box in boxes:
+        got = collections.Counter(subjects(world, box, prefix="Partial "))
+        assert got == {f"Partial {i}": 1 for i in range(6) if i != 3}, (box, got)
