@@ -28,6 +28,7 @@ from portal.ewsjobs.models import Chunk, EwsJob
 from portal.jobs.models import Job
 
 log = logging.getLogger(__name__)
+TRANSIENT_WAIT_S = 15
 
 
 def holder_name(thread: int) -> str:
@@ -142,7 +143,11 @@ class Runner:
             return
         except engine.MailboxError as exc:
             budget.release(slot, holder)
-            work.mailbox_failed(ewsjob, chunk, exc.words)
+            if exc.transient and chunk.attempts < work.MAX_CHUNK_ATTEMPTS:
+                # A mailbox being moved, a database failing over: Exchange says try later.
+                work.back_off(chunk, TRANSIENT_WAIT_S * chunk.attempts)
+            else:
+                work.mailbox_failed(ewsjob, chunk, str(exc.words))
             return
         except Exception as exc:  # noqa: BLE001 - recorded on the chunk in words
             budget.release(slot, holder)
