@@ -16,7 +16,9 @@ from tests.jobs.helpers import Worker
 
 pytestmark = pytest.mark.browser
 
-EVENTS = 20  # per mailbox; batches of 4 at 150 ms each: the bar has time to be seen moving
+# Per mailbox. One thread, batches of 4, 200 ms per Exchange call: about six seconds of work,
+# so the page (polling every 2 s) sees the bar between its ends.
+EVENTS = 30
 
 
 def _clean(page, where):
@@ -26,9 +28,10 @@ def _clean(page, where):
 
 
 @pytest.fixture
-def publisher(transactional_db, sandbox_exchange):
+def publisher(transactional_db, sandbox_exchange, settings):
     from portal.celery import app as celery_app
 
+    settings.EWS_JOB_BATCH = 4  # the page that starts the job cuts it into batches of this size
     celery_app.control.purge()  # messages of earlier tests would run against a flushed db
     info = sandbox_exchange.info
     tenant, _ = register_sandbox_tenant(info)
@@ -45,7 +48,7 @@ def publisher(transactional_db, sandbox_exchange):
         expires_at=timezone.now() + timezone.timedelta(days=30),
     )  # fmt: skip
     admin.set_grant(app.client_id, "list", boxes)
-    admin.set_knobs(latency_ms=150)
+    admin.set_knobs(latency_ms=200)
     yield {"tenant": tenant, "grant": grant, "boxes": boxes}
     admin.set_knobs(latency_ms=0)
     admin.set_grant(app.client_id, "none")
@@ -54,8 +57,7 @@ def publisher(transactional_db, sandbox_exchange):
 
 @pytest.fixture
 def worker(tmp_path, publisher):
-    w = Worker(tmp_path / "worker.log", "browser-ews", EWS_JOB_BATCH=4, EWS_JOB_THREADS=2,
-               EWS_JOB_RUNNERS=1)  # fmt: skip
+    w = Worker(tmp_path / "worker.log", "browser-ews", EWS_JOB_THREADS=1, EWS_JOB_RUNNERS=1)
     w.wait_ready()
     yield w
     w.stop()
@@ -91,7 +93,11 @@ def test_publish_from_the_form_and_watch_the_progress(page, live_server, operato
     # The partial is polled: the bar shows a value between the ends while the worker works.
     moving = ("() => { const v = +document.querySelector('#ewsjob-bar').value;"
               " return v > 0 && v < 100; }")  # fmt: skip
-    page.wait_for_function(moving, timeout=60_000)
+    try:
+        page.wait_for_function(moving, timeout=60_000)
+    except Exception:
+        job = EwsJob.objects.select_related("job").get(pk=ewsjob.pk)
+        raise AssertionError(f"{job.job.status} {job.done}/{job.total}\n{worker.text()[-3000:]}")
     assert page.locator("#ewsjob-live").get_attribute("hx-trigger") == "every 2s"
     screenshot(page, "ews-job-running")
     page.wait_for_function(
