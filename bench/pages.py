@@ -38,7 +38,8 @@ def ensure_database(url: str) -> None:
 
 
 def pages() -> list[tuple[str, dict]]:
-    """(url, extra request headers): every page the dashboard and the list menus lead to."""
+    """(url, extra request headers): every page the dashboard and the list menus lead to, and
+    the last page of the long lists."""
     from bench.pages_data import MARKER
     from portal.grants.models import Application
     from portal.tenants.models import Tenant
@@ -56,13 +57,17 @@ def pages() -> list[tuple[str, dict]]:
         (f"/tenants/{tenant.pk}/", {}),
         (f"/connectivity/tenants/{tenant.pk}/", htmx),
         ("/connectivity/", {}),
+        ("/connectivity/?page=999", {}),  # past the end: the last page, the deepest offset
         (f"/connectivity/tenants/{tenant.pk}/history/smtp/", {}),
         ("/grants/", {}),
+        ("/grants/?page=999&apps=999", {}),
         (f"/grants/applications/{app.pk}/", {}),
         ("/grants/ews-retirement/", {}),
         ("/relay/", {}),
+        ("/relay/?page=999", {}),
         (f"/relay/?tenant={tenant.pk}", {}),
         ("/integrations/", {}),
+        ("/integrations/?page=999&tenants=999", {}),
         ("/jobs/", {}),
         ("/accounts/users/", {}),
     ]

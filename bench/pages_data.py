@@ -67,6 +67,7 @@ def load(now: dt.datetime, sizes: dict | None = None) -> dict:
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
+    from connectivity.i18n import N_
     from portal.grants.models import Application, Grant, TenantEws
     from portal.integrations.models import FeatureStatus, Integration
     from portal.jobs.models import Job
@@ -229,13 +230,16 @@ def load(now: dt.datetime, sizes: dict | None = None) -> dict:
             )  # fmt: skip
             for t in tenants
         )
+        # As a check stores it: English detail plus its translatable form.
+        detail = N_("the server closed the connection (%(reason)s)", reason="timed out")
         FeatureStatus.objects.bulk_create(
             FeatureStatus(
                 integration=i,
                 feature=f,
                 status=("green", "amber", "red")[n % 3],
                 step="Sign in",
-                detail="bench",
+                detail=str(detail),
+                texts={"detail_msg": detail.to_json()},
                 checked_at=now,
                 since=now,
             )  # fmt: skip

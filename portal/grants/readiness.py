@@ -27,6 +27,10 @@ GRAPH_REPLACEMENT = {
 }
 
 
+# What readiness reads of an application (its verification secret is not decrypted for it).
+APP_COLUMNS = ("tenant_id", "name", "client_id", "protocols", "ews_uses", "status")
+
+
 @dataclass
 class AppReadiness:
     application: Application
@@ -74,7 +78,8 @@ def for_tenants(tenants) -> list[TenantReadiness]:
     tenants = list(tenants)
     states = {s.tenant_id: s for s in TenantEws.objects.filter(tenant__in=tenants)}
     apps: dict[int, list[Application]] = {}
-    for app in Application.objects.filter(tenant__in=tenants).exclude(status="retired"):
+    in_use = Application.objects.filter(tenant__in=tenants).exclude(status="retired")
+    for app in in_use.only(*APP_COLUMNS):
         if "ews" in app.protocols:
             apps.setdefault(app.tenant_id, []).append(app)
     result = []
@@ -94,3 +99,19 @@ def _app(row: TenantReadiness, app: Application) -> AppReadiness:
     labels = dict(EwsUse.choices)
     replacements = [(str(labels[u]), GRAPH_REPLACEMENT[u]) for u in app.ews_uses if u in labels]
     return AppReadiness(app, allowed, replacements, "graph" in app.protocols)
+
+
+def scores(tenants) -> list[tuple[object, int]]:
+    """(tenant, score) of each Exchange Online tenant with an application that uses EWS, as
+    ``TenantReadiness.score`` gives it: the dashboard tile names no application, so the
+    applications are read as plain values, not objects."""
+    tenants = [t for t in tenants if t.kind == t.Kind.ONLINE]
+    known = set(EwsUse.values)
+    counts: dict[int, list[int]] = {}
+    in_use = Application.objects.filter(tenant__in=tenants).exclude(status="retired")
+    for tenant_id, protocols, uses in in_use.values_list("tenant_id", "protocols", "ews_uses"):
+        if "ews" in protocols:
+            ready = "graph" in protocols and any(use in known for use in uses)
+            apps, ready_apps = counts.setdefault(tenant_id, [0, 0])
+            counts[tenant_id] = [apps + 1, ready_apps + ready]
+    return [(t, round(100 * counts[t.pk][1] / counts[t.pk][0])) for t in tenants if t.pk in counts]

@@ -13,16 +13,35 @@ from portal.grants.tasks import start_verification
 from portal.jobs.api import QueueUnavailable
 from portal.lib.access import Role, get_object_for_user, requires, requires_reauthentication
 from portal.lib.htmx import render
+from portal.lib.paging import paginate
 
 S = Grant.Status
+GRANT_COLUMNS = (
+    "application__name",
+    "application__tenant__name",
+    "model",
+    "role",
+    "scope",
+    "scope_value",
+    "mailboxes",
+    "status",
+    "source",
+    "last_outcome",
+    "expires_at",
+)
+APPLICATION_COLUMNS = ("tenant__name", "name", "owner", "auth", "status")
 
 
 @requires()
 @require_http_methods(["GET"])
 def index(request):
-    grants = Grant.objects.select_related("application__tenant", "requested_by")
-    applications = Application.objects.select_related("tenant")
-    return render(request, "grants/index.html", {"grants": grants, "applications": applications})
+    # Each list a page at a time; only the columns shown (no secret is decrypted for a list).
+    grants = Grant.objects.select_related("application__tenant").only(*GRANT_COLUMNS)
+    applications = Application.objects.select_related("tenant").only(*APPLICATION_COLUMNS)
+    return render(request, "grants/index.html", {
+        "grants": paginate(request, grants), "applications": paginate(request, applications,
+                                                                      param="apps"),
+    })  # fmt: skip
 
 
 @requires(read=Role.ADMIN, change=Role.ADMIN)

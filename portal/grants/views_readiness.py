@@ -12,15 +12,21 @@ from portal.grants.forms import TenantEwsForm
 from portal.grants.models import Grant, TenantEws
 from portal.lib.access import Role, get_object_for_user, requires
 from portal.lib.htmx import render
+from portal.lib.paging import paginate
 from portal.tenants.models import Tenant
+
+READINESS_TENANTS = 20
 
 
 @requires()
 @require_http_methods(["GET"])
 def readiness_page(request):
-    rows = readiness.for_tenants(Tenant.objects.all())
+    # A page of tenants at a time: each lists every application of its own that uses EWS.
+    page = paginate(request, Tenant.objects.only("name", "kind"), per_page=READINESS_TENANTS)
+    rows = readiness.for_tenants(page)
     return render(request, "grants/readiness.html", {
-        "rows": rows, "days_left": readiness.days_left(), "shutdown": readiness.SHUTDOWN,
+        "rows": rows, "page": page, "days_left": readiness.days_left(),
+        "shutdown": readiness.SHUTDOWN,
     })  # fmt: skip
 
 
@@ -48,13 +54,17 @@ def readiness_edit(request, pk):
 @require_http_methods(["GET"])
 def tiles(request):
     """Dashboard tiles: grants whose reality differs from the record, and EWS readiness."""
-    drift = list(
-        Grant.objects.filter(
-            status__in=Grant.LIVE, last_outcome__in=["broken", "over-privileged"]
-        ).select_related("application__tenant")[:6]
+    differs = Grant.objects.filter(
+        status__in=Grant.LIVE, last_outcome__in=["broken", "over-privileged"]
     )
-    rows = [r for r in readiness.for_tenants(Tenant.objects.filter(kind="online")) if r.apps]
+    drift = list(
+        differs.select_related("application__tenant").only(
+            "application__name", "application__tenant__name", "last_outcome"
+        )[:6]
+    )
+    online = Tenant.objects.filter(kind="online").only("name", "kind")
     return render(request, "grants/tiles.html", {
-        "drift": drift, "rows": rows, "days_left": readiness.days_left(),
+        "drift": drift, "drift_count": differs.count(),
+        "scores": readiness.scores(online), "days_left": readiness.days_left(),
         "has_grants": Grant.objects.filter(status__in=Grant.LIVE).exists(),
     })  # fmt: skip

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from connectivity import availability, lifecycle
-from portal.integrations.models import Feature, Status
+from portal.integrations.models import Feature, FeatureStatus, Status
 
 STATE_CSS = {lifecycle.SUPPORTED: "pass", lifecycle.ENDING: "warn", lifecycle.ENDED: "fail",
              lifecycle.RETIRED: "fail"}  # fmt: skip
@@ -70,18 +70,27 @@ def matrix(integrations) -> list[dict]:
     return list(groups.values())
 
 
-def tiles(integrations) -> dict:
+def tiles(integrations, states) -> dict:
+    """The dashboard tiles. ``integrations`` need only name, product and features; ``states``
+    are (integration id, feature, status) rows: the tiles count them all, so they are read as
+    plain values, not objects with their details."""
     today = timezone.localdate()
-    red, unsupported, counts = [], [], {}
+    by_integration: dict = {}
+    for integration_id, feature, status in states:
+        by_integration.setdefault(integration_id, []).append((feature, status))
+    red, unsupported, counts, lives = [], [], {}, {}
+    integrations = list(integrations)
     for integration in integrations:
         used = set(integration.features or [])
-        for state in integration.states.all():
-            if state.feature not in used:
+        for feature, status in by_integration.get(integration.pk, []):
+            if feature not in used:
                 continue  # a feature taken off the integration keeps its history, not a tile
-            counts[state.status] = counts.get(state.status, 0) + 1
-            if state.status == Status.RED:
-                red.append((integration, state))
-        life = product_state(integration.lifecycle, today)
+            counts[status] = counts.get(status, 0) + 1
+            if status == Status.RED:
+                red.append((integration, FeatureStatus(feature=feature, status=status)))
+        if integration.product not in lives:
+            lives[integration.product] = product_state(integration.lifecycle, today)
+        life = lives[integration.product]
         if life.state in (lifecycle.ENDED, lifecycle.RETIRED, lifecycle.ENDING):
             unsupported.append((integration, life))
     return {"count": len(integrations), "red": red, "unsupported": unsupported,

@@ -9,37 +9,57 @@ from connectivity import availability, lifecycle
 from portal.audit.api import changes, record, snapshot
 from portal.integrations import present
 from portal.integrations.forms import IntegrationForm, ProfileForm
-from portal.integrations.models import Integration, TenantProfile
+from portal.integrations.models import FeatureStatus, Integration, TenantProfile
 from portal.integrations.powershell import skype_commands
 from portal.integrations.tasks import start_check
 from portal.integrations.timeline import DAYS, timeline
 from portal.jobs.api import QueueUnavailable
 from portal.lib.access import Role, get_object_for_user, requires
 from portal.lib.htmx import render
+from portal.lib.paging import paginate
 from portal.tenants.models import Tenant
+
+# The lists show no tenant secret: joined tenants leave theirs unread (and undecrypted).
+TENANT_SECRETS = ("client_secret", "certificate_pem", "password")
+# Each integration is a block of its own (a row per feature, per-tenant actions).
+INTEGRATIONS_PER_PAGE = 25
 
 
 def _integrations():
     return Integration.objects.select_related("tenant").prefetch_related("states")
 
 
+def _listed():
+    return _integrations().defer(*(f"tenant__{name}" for name in TENANT_SECRETS))
+
+
 @requires()
 @require_GET
 def index(request):
-    groups = present.matrix(_integrations())
-    tenants = list(Tenant.objects.select_related("profile").order_by("name"))
+    # Two lists, a page each: the integrations (grouped per tenant) and every tenant's plan.
+    page = paginate(request, _listed(), per_page=INTEGRATIONS_PER_PAGE)
+    tenants = paginate(
+        request,
+        Tenant.objects.select_related("profile").defer(*TENANT_SECRETS).order_by("name"),
+        param="tenants",
+    )
     return render(request, "integrations/index.html", {
-        "groups": groups, "has_tenants": bool(tenants),
-        "tenants": present.tenant_rows(tenants, timezone.localdate()),
+        "groups": present.matrix(page), "page": page, "has_tenants": bool(tenants.object_list),
+        "tenants": present.tenant_rows(tenants, timezone.localdate()), "tenant_page": tenants,
     })  # fmt: skip
 
 
 @requires()
 @require_GET
 def tiles(request):
-    integrations = list(_integrations())
-    tenants = Tenant.objects.filter(kind=Tenant.Kind.SERVER).select_related("profile")
-    context = present.tiles(integrations)
+    integrations = Integration.objects.only("name", "product", "features")
+    states = FeatureStatus.objects.order_by("id").values_list("integration_id", "feature", "status")
+    tenants = (
+        Tenant.objects.filter(kind=Tenant.Kind.SERVER)
+        .select_related("profile")
+        .defer(*TENANT_SECRETS)
+    )
+    context = present.tiles(integrations, states)
     context["versions"] = [row for row in present.tenant_rows(tenants, timezone.localdate())
                            if row["version"] and row["version"].css != "pass"]  # fmt: skip
     return render(request, "integrations/tiles.html", context)

@@ -68,4 +68,5 @@ def assess(client) -> Assessment:
 
 
 def affected_clients(queryset):
-    return [c for c in queryset.filter(method=SMTP_AUTH, tenant__kind=Tenant.Kind.ONLINE)]
+    """The clients of ``queryset`` that ``is_affected``, as a query (counted and grouped in SQL)."""
+    return queryset.filter(method=SMTP_AUTH, tenant__kind=Tenant.Kind.ONLINE)

@@ -86,7 +86,11 @@ class ProbeRun(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["tenant", "probe", "-created_at"])]
+        indexes = [
+            models.Index(fields=["tenant", "probe", "-created_at"]),
+            # The newest run of a tenant's test in one index lookup (portal.runs.overview).
+            models.Index(fields=["tenant", "probe", "-id"], name="runs_newest_per_test"),
+        ]
 
     def __str__(self):
         return f"{self.get_probe_display()} · {self.target or self.tenant}"

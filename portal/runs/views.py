@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
@@ -14,25 +14,21 @@ from portal.jobs.api import QueueUnavailable, start_job
 from portal.lib.access import Role, get_object_for_user, requires
 from portal.lib.crypto import encrypt
 from portal.lib.htmx import render
+from portal.lib.paging import paginate
 from portal.lib.validators import validate_single_line
 from portal.runs import present
 from portal.runs.forms import AdhocForm, ScheduleForm
 from portal.runs.models import TENANT_PROBES, Probe, ProbeRun, RunStatus, Schedule
+from portal.runs.overview import CELL_COLUMNS, grid_rows, latest_runs, schedule_lines
 from portal.runs.tasks import run_everything_task, start_run_job
 from portal.runs.timeline import timeline
 from portal.tenants.models import Tenant
 
 HISTORY_SIZE = 100
 CERT_WARN_DAYS = 30
-
-
-def latest_runs(tenants=None):
-    """The newest run of every (tenant, probe) pair, in two queries whatever the row count."""
-    newest = ProbeRun.objects.filter(tenant__isnull=False)
-    if tenants is not None:
-        newest = newest.filter(tenant__in=tenants)
-    ids = newest.values("tenant", "probe").annotate(last=Max("id")).values("last")
-    return ProbeRun.objects.filter(id__in=ids).select_related("tenant")
+OVERVIEW_TENANTS = 25
+TILE_ROWS = 6  # lines a dashboard tile lists; its figure counts them all
+FAILING = (RunStatus.FAIL, RunStatus.ERROR)
 
 
 def _start_run(request, run: ProbeRun, sealed_password=None):
@@ -48,31 +44,47 @@ def _start_run(request, run: ProbeRun, sealed_password=None):
 @requires()
 @require_GET
 def overview(request):
-    tenants = list(Tenant.objects.all())
-    grid = {(r.tenant_id, r.probe): r for r in latest_runs()}
-    rows = [
-        {"tenant": t, "cells": [(p, grid.get((t.pk, p.value))) for p in TENANT_PROBES]}
-        for t in tenants
-    ]
-    recent = ProbeRun.objects.select_related("tenant", "started_by")[:20]
-    schedules = Schedule.objects.select_related("tenant")
+    # The grid, a page of tenants at a time; the schedules listed are those of the same tenants.
+    page = paginate(request, Tenant.objects.only("name"), per_page=OVERVIEW_TENANTS)
+    shown = Tenant.objects.filter(pk__in=[t.pk for t in page])
+    rows = grid_rows(page, latest_runs(shown))
+    recent = ProbeRun.objects.select_related("tenant").only(
+        "probe", "status", "target", "created_at", "tenant__name"
+    )[:20]
+    schedules = schedule_lines(
+        Schedule.objects.filter(tenant__in=shown)
+        .select_related("tenant")
+        .only("tenant__name", "probe", "interval_minutes", "enabled")
+    )
     return render(request, "runs/overview.html", {
         "rows": rows, "probes": TENANT_PROBES, "recent": recent, "schedules": schedules,
+        "page": page,
     })  # fmt: skip
 
 
 @requires()
 @require_GET
 def tiles(request):
-    """Dashboard tiles: failing tests and certificates close to expiry."""
-    latest = list(latest_runs())
-    failing = [r for r in latest if r.status in {RunStatus.FAIL, RunStatus.ERROR}]
+    """Dashboard tiles: failing tests and certificates close to expiry, among the newest runs.
+
+    Only the newest runs that fail or hold a certificate close to expiry are read (one query);
+    how many there are is counted from them, and the tiles list the first few.
+    """
+    alerts = list(
+        latest_runs(Tenant.objects.all())
+        .filter(Q(status__in=FAILING) | Q(cert_days_left__lt=CERT_WARN_DAYS))
+        .select_related("tenant")
+        .only(*CELL_COLUMNS, "tenant__name")
+    )
+    failing = [r for r in alerts if r.status in FAILING]
     expiring = sorted(
-        (r for r in latest if r.cert_days_left is not None and r.cert_days_left < CERT_WARN_DAYS),
+        (r for r in alerts if r.cert_days_left is not None and r.cert_days_left < CERT_WARN_DAYS),
         key=lambda r: r.cert_days_left,
     )
     return render(request, "runs/tiles.html", {
-        "failing": failing, "expiring": expiring, "latest_count": len(latest),
+        "failing": failing[:TILE_ROWS], "failing_count": len(failing),
+        "expiring": expiring[:TILE_ROWS], "expiring_count": len(expiring),
+        "has_runs": ProbeRun.objects.filter(tenant__isnull=False).exists(),
         "has_tenants": Tenant.objects.exists(),
         "cert_warn_days": CERT_WARN_DAYS,
     })  # fmt: skip
@@ -82,7 +94,7 @@ def tiles(request):
 @require_GET
 def tenant_panel(request, pk):
     tenant = get_object_for_user(Tenant.objects.all(), request.user, pk=pk)
-    grid = {r.probe: r for r in latest_runs([tenant])}
+    grid = {r.probe: r for r in latest_runs(Tenant.objects.filter(pk=tenant.pk))}
     schedules = {s.probe: s for s in tenant.schedules.all()}
     rows = [{"probe": p, "last": grid.get(p.value), "schedule": schedules.get(p.value)}
             for p in TENANT_PROBES]  # fmt: skip
@@ -170,9 +182,9 @@ def history(request, pk, probe):
     if probe not in Probe.values:
         raise Http404
     runs = list(
-        ProbeRun.objects.filter(tenant=tenant, probe=probe).select_related(
-            "started_by", "schedule"
-        )[:HISTORY_SIZE]
+        ProbeRun.objects.filter(tenant=tenant, probe=probe)
+        .select_related("started_by")
+        .defer("steps", "params")[:HISTORY_SIZE]
     )
     return render(request, "runs/history.html", {
         "tenant": tenant, "probe": Probe(probe), "runs": runs, "timeline": timeline(runs),
