@@ -264,6 +264,13 @@ def test_an_upload_over_the_cap_is_not_read(operator_client, grant):  # noqa: F8
     _nothing_started()
 
 
+def test_a_huge_typed_list_is_answered_in_words(operator_client, grant):  # noqa: F811
+    text = "\n".join(f"user{i}@contoso.example" for i in range(150_000))  # about 3.5 MB
+    response = operator_client.post("/ews-jobs/new/search/", _base(grant, targets_text=text))
+    assert response.status_code == 400 and "could not be read" in response.content.decode()
+    _nothing_started()
+
+
 def test_a_damaged_or_undecodable_body_is_answered_in_words(operator_client, grant):  # noqa: F811
     damaged = operator_client.post(
         "/ews-jobs/new/search/", data=b"a=1", content_type="multipart/form-data"
