@@ -261,3 +261,9 @@ def test_viewer_cannot_cancel_retry_or_run(viewer_client, grant):  # noqa: F811
     ewsjob.job.refresh_from_db()
     assert ewsjob.job.status == Job.Status.QUEUED and EwsJob.objects.count() == 2
     assert not AuditEvent.objects.filter(action__startswith="ewsjob.").exists()
+
+
+def test_the_generic_job_page_links_to_the_ews_job(viewer_client, done_search):
+    body = viewer_client.get(f"/jobs/{done_search.pk}/").content.decode()
+    assert f'href="/ews-jobs/{done_search.pk}/"' in body
+    assert "6 messages found in 3 mailboxes." in body
