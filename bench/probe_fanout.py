@@ -8,13 +8,16 @@ one per core, each with its share of ``--workers`` threads).  Prints one JSON li
 
     {"endpoints": 500, "latency_ms": 100, "sequential_s": ..., "fanout_s": ..., "ratio": ...,
      "client_cpu_ms_per_probe": ..., "peer_cpu_ms_per_probe": ..., "cores": 2, "floor_s": ...,
-     "fanout_vs_floor": ..., "fanout_cpu_ms_per_probe": ..., "processes": 2, "load_1m": ...}
+     "fanout_vs_floor": ..., "fanout_cpu_ms_per_probe": ..., "fanout_cpu_use": ...,
+     "fanout_idle": ..., "processes": 2, "load_1m": ...}
 
 CPU per probe comes from the sequential pass: the client's is this process's CPU time, the
 peer's is the server process's own (it reports its CPU time when asked on stdin).  ``floor_s``
 is what the machine allows for the fan-out: the longer of one probe's latency chain (the
 fastest probe of the sequential pass) and the client + peer CPU of all probes over the cores.
-``fanout_cpu_ms_per_probe`` is the client's CPU in the fan-out (this process and its workers).
+``fanout_cpu_ms_per_probe`` is the client's CPU in the fan-out (this process and its workers);
+``fanout_cpu_use`` the share of all cores that client and peer used during the fan-out, and
+``fanout_idle`` the share that stayed idle (on a shared machine, others had the rest).
 
 Usage: .venv/bin/python bench/probe_fanout.py [--endpoints N] [--latency-ms MS] [--workers W]
        [--mode auto|threads|processes]
@@ -219,6 +222,14 @@ def peer_cpu(server) -> float:
     return json.loads(server.stdout.readline())["cpu_s"]
 
 
+def machine_idle() -> float:
+    """Seconds all cores of the machine spent idle so far (/proc/stat), to tell on a shared
+    machine whether the fan-out left cores unused or others used them."""
+    with open("/proc/stat") as fh:
+        fields = fh.readline().split()  # cpu user nice system idle iowait ...
+    return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # children waited for so far
     return usage.ru_utime + usage.ru_stime
@@ -280,7 +291,10 @@ def run_bench(args) -> int:
         try:
             ports = json.loads(server.stdout.readline())
             seq = sequential_pass(ports, ca_file, args.timeout, server)
+            peer_before, idle_before = peer_cpu(server), machine_idle()
             fan = fanout_pass(ports, ca_file, args.timeout, args.workers, args.mode)
+            fan["peer_cpu"] = peer_cpu(server) - peer_before
+            fan["idle"] = machine_idle() - idle_before
         finally:
             watchdog.cancel()
             server.stdin.close()
@@ -306,6 +320,10 @@ def run_bench(args) -> int:
                 "floor_s": round(floor, 3),
                 "fanout_vs_floor": round(fan["wall"] / floor, 2),
                 "fanout_cpu_ms_per_probe": round(fan["client_cpu"] * 1000 / n, 2),
+                "fanout_cpu_use": round(
+                    (fan["client_cpu"] + fan["peer_cpu"]) / (fan["wall"] * cores), 2
+                ),  # fmt: skip
+                "fanout_idle": round(fan["idle"] / (fan["wall"] * cores), 2),
                 "processes": fan["processes"],
                 "load_1m": round(load, 2),
             }
