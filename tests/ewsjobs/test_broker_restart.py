@@ -13,7 +13,7 @@ from django.utils import timezone
 from portal.audit.models import AuditEvent
 from portal.jobs.models import Job
 from portal.jobs.reaper import resend_unclaimed
-from tests.ewsjobs.world import FAST, start_job, subjects, world  # noqa: F401
+from tests.ewsjobs.world import FAST, start_job, subjects
 from tests.jobs.helpers import Worker, broker, free_port, wait_for
 
 
@@ -32,7 +32,7 @@ def _redis(port: int) -> subprocess.Popen:
     return proc
 
 
-def test_a_job_whose_message_the_broker_lost_is_sent_again_and_runs_once(world, tmp_path):  # noqa: F811
+def test_a_job_whose_message_the_broker_lost_is_sent_again_and_runs_once(world, tmp_path):
     port = free_port()
     redis = _redis(port)
     box = world["boxes"][0]

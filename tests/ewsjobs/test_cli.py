@@ -12,7 +12,7 @@ from portal.audit.models import AuditEvent
 from portal.ewsjobs.models import EwsJob
 from portal.jobs.models import Job
 from tests.conftest import ROOT, _database_url
-from tests.ewsjobs.world import FAST, events, subjects, world  # noqa: F401
+from tests.ewsjobs.world import FAST, events, subjects
 from tests.jobs.helpers import Worker
 
 
@@ -22,7 +22,7 @@ def ews_job(*args, timeout=180):
                           capture_output=True, text=True, timeout=timeout)  # fmt: skip
 
 
-def test_cli_start_wait_status_and_refusals(world, tmp_path):  # noqa: F811
+def test_cli_start_wait_status_and_refusals(world, tmp_path):
     tenant, grant = world["tenant"].name, str(world["grant"].pk)
     targets = ",".join(world["boxes"][:2])
     params = json.dumps({"events": events(6, "Cli")})
@@ -70,7 +70,7 @@ def test_cli_start_wait_status_and_refusals(world, tmp_path):  # noqa: F811
     assert ews_job("cancel", line["job"]).returncode == 2  # it has ended
 
 
-def test_cli_cancel_and_a_failed_job_exits_1(world):  # noqa: F811
+def test_cli_cancel_and_a_failed_job_exits_1(world):
     tenant, grant = world["tenant"].name, str(world["grant"].pk)
     # No worker runs: the job waits queued, and cancel ends it at once.
     started = ews_job("start", "tasks", "--tenant", tenant, "--grant", grant, "--all-in-scope",

@@ -11,7 +11,7 @@ from portal.ewsjobs import finish
 from portal.ewsjobs.models import Chunk, EwsJob, Target
 from portal.jobs.models import Job
 from portal.jobs.tasks import reap_stale_task
-from tests.ewsjobs.world import FAST, events, session_for, start_job, subjects, world  # noqa: F401
+from tests.ewsjobs.world import FAST, events, session_for, start_job, subjects
 from tests.jobs.helpers import Worker, wait_for
 
 
@@ -30,7 +30,7 @@ def worker(tmp_path):
     w.stop()
 
 
-def test_publish_puts_every_event_once_in_every_mailbox(world, worker):  # noqa: F811
+def test_publish_puts_every_event_once_in_every_mailbox(world, worker):
     ewsjob = start_job(world, "publish", {"events": events(12, "Townhall")})
     assert _ended(ewsjob), worker.text()
     assert ewsjob.job.status == Job.Status.SUCCEEDED, ewsjob.job.message
@@ -45,7 +45,7 @@ def test_publish_puts_every_event_once_in_every_mailbox(world, worker):  # noqa:
     assert AuditEvent.objects.filter(action="job.start", target_id=str(ewsjob.pk)).count() == 1
 
 
-def test_tasks_search_and_a_rule_with_its_dry_run(world, worker):  # noqa: F811
+def test_tasks_search_and_a_rule_with_its_dry_run(world, worker):
     box = world["boxes"][1]
     tasks = start_job(world, "tasks", {"tasks": [{"subject": f"Review {i}"} for i in range(7)]},
                       targets=[box])  # fmt: skip
@@ -83,7 +83,7 @@ def test_tasks_search_and_a_rule_with_its_dry_run(world, worker):  # noqa: F811
         assert sorted(m.categories for m in found) == [["Finance"], ["Finance"]]
 
 
-def test_kill_mid_publish_then_restart_creates_every_event_exactly_once(world, tmp_path):  # noqa: F811
+def test_kill_mid_publish_then_restart_creates_every_event_exactly_once(world, tmp_path):
     world["admin"].set_knobs(latency_ms=250)
     ewsjob = start_job(world, "publish", {"events": events(40, "Rollout")})
     a = Worker(tmp_path / "a.log", "a", **FAST)
@@ -122,7 +122,7 @@ def test_kill_mid_publish_then_restart_creates_every_event_exactly_once(world, t
     assert ewsjob.targets.filter(existed__gt=0).exists() or before % 5 == 0
 
 
-def test_back_off_is_honoured_and_a_budget_holds_across_two_workers(world, tmp_path):  # noqa: F811
+def test_back_off_is_honoured_and_a_budget_holds_across_two_workers(world, tmp_path):
     admin = world["admin"]
     # Exchange allows 2 concurrent calls; the portal's budget says 2: two workers with four
     # threads each never make the sandbox throttle.
@@ -162,7 +162,7 @@ def test_back_off_is_honoured_and_a_budget_holds_across_two_workers(world, tmp_p
         assert len(subjects(world, box, prefix="Busy ")) == 40
 
 
-def test_cancel_stops_new_chunks(world, worker):  # noqa: F811
+def test_cancel_stops_new_chunks(world, worker):
     world["admin"].set_knobs(latency_ms=300)
     ewsjob = start_job(world, "publish", {"events": events(60, "Cancelled")})
     assert wait_for(lambda: EwsJob.objects.get(pk=ewsjob.pk).done >= 5, 60), worker.text()
@@ -179,7 +179,7 @@ def test_cancel_stops_new_chunks(world, worker):  # noqa: F811
 
 def test_errors_per_item_and_per_mailbox_are_recorded_and_retry_completes_the_rest(
     world,
-    worker,  # noqa: F811
+    worker,
 ):
     from portal.ewsjobs.start import retry_failed
 
