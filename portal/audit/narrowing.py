@@ -1,13 +1,14 @@
 """Filters rewritten so that the database reads only what the newest page needs.
 
 Time range: ``created_at`` never decreases along the chain (``record`` keeps it so), so the
-events of a time range are one run of ``seq``. Two index lookups on ``created_at`` find the run's
-ends; filtering by ``seq`` then lets every ``(column, -seq)`` index and the ``seq`` index itself
-read the newest page directly, instead of walking back from the newest event and discarding
-everything after the range's end. The ``created_at`` conditions stay too, so no event is ever
-shown outside the range; events written before ``record`` kept the order, while the clock
-stepped back, can be missed only within that step of the range's ends. (``bulk_append``, for
-tests and benchmarks, takes the times it is given: give it times after the events before.)
+events of a time range are one run of ``seq``. Two index lookups on ``created_at`` (in one
+statement) find the run's ends; filtering by ``seq`` then lets every ``(column, -seq)`` index
+and the ``seq`` index itself read the newest page directly, instead of walking back from the
+newest event and discarding everything after the range's end. The ``created_at`` conditions
+stay too, so no event is ever shown outside the range; events written before ``record`` kept
+the order, while the clock stepped back, can be missed only within that step of the range's
+ends. (``bulk_append``, for tests and benchmarks, takes the times it is given: give it times
+after the events before.)
 
 Free text on PostgreSQL: the trigram index answers ``UPPER(label) LIKE '%TEXT%'`` by reading
 the posting list of every trigram of the text; a word found in most labels (a domain, "mailbox")
@@ -19,7 +20,7 @@ import re
 import time
 
 from django.db import connections
-from django.db.models import Value
+from django.db.models import Subquery, Value
 from django.db.models.functions import StrIndex, Upper
 
 # Words as pg_trgm splits them (letters and digits); shorter than three, a word has no trigram.
@@ -34,27 +35,27 @@ _sample: dict = {}
 def seq_range(qs, since, until):
     """``qs`` limited to the events created in [since, until) (either end may be None)."""
     events = qs.model._default_manager.using(qs.db)
+    bounds = (("first", since), ("end", until))
+    ends = {name: _first_seq_at(events, moment) for name, moment in bounds if moment is not None}
+    # Both lookups in one statement (one round trip); no row at all means no events at all.
+    found = next(iter(events.order_by().values(**ends)[:1]), dict.fromkeys(ends))
     if since is not None:
         qs = qs.filter(created_at__gte=since)
-        first = _first_seq_at_or_after(events, since)
-        if first is None:
+        if found["first"] is None:
             return qs.none()
-        qs = qs.filter(seq__gte=first)
+        qs = qs.filter(seq__gte=found["first"])
     if until is not None:
         qs = qs.filter(created_at__lt=until)
-        end = _first_seq_at_or_after(events, until)
-        if end is not None:
-            qs = qs.filter(seq__lt=end)
+        if found["end"] is not None:
+            qs = qs.filter(seq__lt=found["end"])
     return qs
 
 
-def _first_seq_at_or_after(events, moment):
-    # Ordered by (created_at, seq): of events sharing the boundary's time, the first in the chain.
-    return (
-        events.filter(created_at__gte=moment)
-        .order_by("created_at", "seq")
-        .values_list("seq", flat=True)
-        .first()
+def _first_seq_at(events, moment) -> Subquery:
+    # The first event at or after ``moment``, ordered by (created_at, seq): of events sharing
+    # the boundary's time, the first in the chain.
+    return Subquery(
+        events.filter(created_at__gte=moment).order_by("created_at", "seq").values("seq")[:1]
     )
 
 

@@ -31,8 +31,11 @@ def rows_html(events) -> SafeString:
     for e in events:
         code = e.target_type
         if code not in targets:
-            name = format_html('<span class="muted" title="{}">{}</span> ', code, target_name(code))
-            targets[code] = name if code else ""
+            targets[code] = (
+                format_html('<span class="muted" title="{}">{}</span> ', code, target_name(code))
+                if code
+                else ""
+            )
         local = timezone.localtime(e.created_at, zone)
         result = escape(e.result)
         rows.append(
