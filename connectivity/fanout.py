@@ -39,6 +39,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from connectivity import probes
+from connectivity.i18n import N_
 from connectivity.probes.core import InvalidInput, OnStep, ProbeResult, Step
 from connectivity.tlspolicy import verification_enabled, verification_off
 
@@ -189,7 +190,7 @@ class ProbePool:
             elif "error" in message:
                 raise _exception(message["error"])
             else:
-                raise WorkerLost("the probe worker process stopped before the probe finished")
+                raise WorkerLost(N_("the process running the test stopped before it finished"))
 
     def _take(self) -> tuple[_Worker | None, int]:
         with self._lock:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from connectivity import probes
 from connectivity.ews import CABundleAdapter, TokenError, fetch_token
 from connectivity.explain import explain, said
+from connectivity.fanout import WorkerLost
 from connectivity.i18n import N_
 from connectivity.oauth import fetch_token_with_certificate
 from connectivity.probes.core import InvalidInput, Status, Step
@@ -35,6 +36,10 @@ SETTINGS_STEP = N_("Tenant settings")
 TOKEN_STEP = N_("Access token")
 INPUT_STEP = N_("Test input")
 START_STEP = N_("Start the test")
+WORKER_LOST_HINT = N_(
+    "Run the test again. If it stops again, look at the worker's log: the machine may be short "
+    "of memory."
+)
 FIX_TENANT = "tenant_edit"  # a step marked so links to the tenant's edit form
 SETTINGS_HINT = N_(
     "Open the tenant's settings, fill in the missing value, save and run the test again."
@@ -255,6 +260,9 @@ def adhoc_call(params: dict, password: str | None, ca_file: str | None = None):
 def _as_cannot_run(exc: Exception, run: ProbeRun) -> CannotRun:
     if isinstance(exc, CannotRun):
         return exc
+    if isinstance(exc, WorkerLost):  # killed mid-probe (out of memory, an operator's kill)
+        log.warning("run %s: the process running its probe stopped", run.pk)
+        return CannotRun(said(exc), WORKER_LOST_HINT, step=START_STEP, fix="")
     if isinstance(exc, InvalidInput):
         fix = FIX_TENANT if run.tenant else ""
         hint = (

@@ -43,3 +43,35 @@ def test_test_everything_gives_the_same_runs_in_worker_processes(
     assert in_processes == in_threads
     secret = sandbox_tenant.client_secret
     assert not any(secret in str(run.steps) for run in ProbeRun.objects.all())
+
+
+def test_a_run_whose_worker_process_dies_says_so_in_words(db):
+    import os
+    import signal
+    import socket
+    import threading
+
+    from portal.runs import runner
+    from portal.runs.models import Probe, RunStatus
+
+    silent = socket.socket()  # accepts, never greets: the probe waits for its banner
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    pool = fanout.ProbePool(2, processes=1)
+    try:
+        assert pool.wait_ready(30)
+        threading.Timer(0.5, os.kill, (pool.workers[0].proc.pid, signal.SIGKILL)).start()
+        run = ProbeRun.objects.create(probe=Probe.SMTP, params={
+            "host": "127.0.0.1", "port": silent.getsockname()[1], "security": "none",
+            "username": "relay@contoso.test"})  # fmt: skip
+        run = runner.execute(run, "Relay-Pa55word!", call=pool.call)
+    finally:
+        silent.close()
+        pool.close(wait=5)
+    assert run.status == RunStatus.ERROR
+    assert [s["name"] for s in run.steps] == ["Resolve host", "TCP connect", "Start the test"]
+    last = run.steps[-1]
+    assert last["status"] == "fail"
+    assert last["detail"] == "the process running the test stopped before it finished"
+    assert last["hint"].startswith("Run the test again.")
+    assert "Relay-Pa55word!" not in str(run.steps) + str(run.params)
