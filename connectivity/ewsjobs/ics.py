@@ -14,7 +14,7 @@ import re
 
 from connectivity.i18n import N_, NN_, join
 
-from .specs import EventSpec, event_from_json, zone
+from .specs import EventSpec, event_from_json, in_range, zone
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_EVENTS = 5000
@@ -78,6 +78,7 @@ def _when(value: str, params: dict[str, str], default_tz: str) -> tuple[dt.datet
             day = dt.datetime.strptime(value, "%Y%m%d")
         except ValueError:
             raise ValueError(N_("%(value)s is not a date (YYYYMMDD)", value=value[:40])) from None
+        in_range(day, N_("the date"))
         return day.replace(tzinfo=zone(params.get("TZID") or default_tz)), True
     try:
         moment = dt.datetime.strptime(value.rstrip("Zz"), "%Y%m%dT%H%M%S")
@@ -85,6 +86,7 @@ def _when(value: str, params: dict[str, str], default_tz: str) -> tuple[dt.datet
         raise ValueError(
             N_("%(value)s is not a date and time (YYYYMMDDTHHMMSS)", value=value[:40])
         ) from None
+    in_range(moment, N_("the date"))
     if value[-1:] in "Zz":
         return moment.replace(tzinfo=dt.UTC), False
     return moment.replace(tzinfo=zone(params.get("TZID") or default_tz)), False
@@ -117,7 +119,10 @@ class _Event:
         if "DTEND" in self.props:
             end, _ = _when(self.props["DTEND"][1], self.props["DTEND"][0], default_tz)
         elif "DURATION" in self.props:
-            end = start + _duration(self.props["DURATION"][1])
+            try:
+                end = in_range(start + _duration(self.props["DURATION"][1]), N_("the end"))
+            except OverflowError:  # weeks beyond any calendar
+                raise ValueError(N_("the duration is too long")) from None
         else:  # RFC 5545: a date lasts one day, a date-time no time at all
             end = start + dt.timedelta(days=1) if all_day else start
         # Subject and location must be one line (event_from_json refuses line breaks).

@@ -31,7 +31,7 @@ from connectivity.i18n import N_
 from .errors import ews_call, folder_missing
 from .props import find_items
 from .session import Session
-from .specs import zone
+from .specs import in_range, zone
 
 MAIL_FOLDERS = {
     "inbox": Inbox, "sentitems": SentItems, "drafts": Drafts, "deleteditems": DeletedItems,
@@ -67,13 +67,14 @@ def _date(value, label) -> dt.date | None:
     if value in (None, ""):
         return None
     if isinstance(value, dt.datetime):
-        return value.date()
+        return in_range(value.date(), label)
     if isinstance(value, dt.date):
-        return value
+        return in_range(value, label)
     try:
-        return dt.date.fromisoformat(str(value).strip())
+        day = dt.date.fromisoformat(str(value).strip())
     except ValueError:
         raise ValueError(N_("%(field)s is not a date (use 2026-12-31)", field=label)) from None
+    return in_range(day, label)  # the last day is searched up to the next midnight
 
 
 def check_address(value, label) -> str:

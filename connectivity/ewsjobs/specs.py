@@ -22,6 +22,9 @@ BODY_MAX = 64_000
 CATEGORY_MAX = 255
 IMPORTANCE = ("Low", "Normal", "High")
 UTC = dt.UTC
+# Exchange keeps dates from 1601 (its FILETIME epoch) to 4500 (Outlook's "no date" is 4501);
+# outside that, a zone shift or the day added to an all-day end overflows Python's datetime.
+FIRST_YEAR, LAST_YEAR = 1601, 4500
 
 
 def zone(name: str) -> dt.tzinfo:
@@ -62,6 +65,16 @@ def _clean_text(value, label: str, limit: int, *, header: bool = True) -> str:
     return text.strip() if header else text
 
 
+def in_range(value: dt.date, label: str) -> dt.date:
+    """The date (or date and time) unchanged, or ValueError when Exchange cannot keep it."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(
+            N_("%(field)s must be between the years %(first)s and %(last)s", field=label,
+               first=FIRST_YEAR, last=LAST_YEAR)
+        )  # fmt: skip
+    return value
+
+
 def _aware(value, label: str, tz_name: str = "") -> dt.datetime:
     if isinstance(value, str):
         try:
@@ -73,6 +86,7 @@ def _aware(value, label: str, tz_name: str = "") -> dt.datetime:
             ) from None  # fmt: skip
     if not isinstance(value, dt.datetime):
         raise ValueError(N_("%(field)s is missing", field=label))
+    in_range(value, label)
     if tz_name:
         tz = zone(tz_name)
         value = value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
@@ -190,6 +204,8 @@ def task_from_json(d: dict) -> TaskSpec:
             raise ValueError(N_("the due date is not a date (use 2026-12-31)")) from None
     elif not isinstance(due, dt.date):
         due = None
+    if due is not None:
+        in_range(due, N_("the due date"))
     importance = str(d.get("importance") or "Normal").strip().capitalize()
     if importance not in IMPORTANCE:
         raise ValueError(N_("the importance must be Low, Normal or High"))

@@ -6,6 +6,10 @@ from django.utils.translation import gettext_noop
 from connectivity.i18n import Msg
 from portal.ewsjobs.scope import Refused
 
+# The word for what a batch holds, filled into the refusals below: translated when shown (a
+# bare "events" stayed English inside the Russian sentence).
+WHAT = {"events": gettext_noop("calendar events"), "tasks": gettext_noop("tasks")}
+
 
 def _reason(exc: Exception) -> str:
     """The engine's sentence, kept translatable (a Msg) so the page can show it in Russian."""
@@ -26,15 +30,15 @@ def _items(params: dict, name: str, parse, csv_parse, ics_parse=None) -> list[di
             specs = [parse(params[name[:-1]])]
         else:
             raise ValueError(f"give {name} as a list, one {name[:-1]}, or a csv")
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
         words = gettext_noop("The %(what)s are not valid: %(error)s. Nothing was started.")
-        raise Refused(words, what=name, error=_reason(exc)) from exc
+        raise Refused(words, what=WHAT[name], error=_reason(exc)) from exc
     if not specs:
         raise Refused(gettext_noop("There is nothing to create: the list of %(what)s is empty."),
-                      what=name)  # fmt: skip
+                      what=WHAT[name])  # fmt: skip
     if len(specs) > settings.EWS_JOB_MAX_ITEMS:
         raise Refused(gettext_noop("A job creates at most %(max)s %(what)s per mailbox."),
-                      max=settings.EWS_JOB_MAX_ITEMS, what=name)  # fmt: skip
+                      max=settings.EWS_JOB_MAX_ITEMS, what=WHAT[name])  # fmt: skip
     return [s.as_json() for s in specs]
 
 

@@ -238,7 +238,7 @@ def test_files_that_are_not_utf8_or_too_large_are_refused(post, grant):  # noqa:
     broken = SimpleUploadedFile("e.csv", b"subject,start,end\nDrill,soon,later\n")
     body = post("/ews-jobs/new/publish/", _event(grant, source="file",
                                                   events_file=broken)).content.decode()  # fmt: skip
-    assert "The events are not valid" in body and "line 2" in body
+    assert "The calendar events are not valid" in body and "line 2" in body
     assert post("/ews-jobs/new/publish/", _event(grant, source="file")).status_code == 200
     _nothing_started()
 
