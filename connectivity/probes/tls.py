@@ -11,14 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import ipaddress
-import os
 import socket
 import ssl
 import warnings
 
 from cryptography import x509
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID, NameOID
-from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+from cryptography.x509.verification import PolicyBuilder, VerificationError
 
 from connectivity.i18n import N_, NN_
 from connectivity.netguard import Resolver
@@ -33,6 +32,12 @@ from connectivity.probes.core import (
     validate_port,
 )
 from connectivity.probes.tcp import CONNECT, RESOLVE, open_connection
+from connectivity.probes.truststore import (  # noqa: F401 - default_ca_file, load_trust: API
+    default_ca_file,
+    load_trust,
+    trust_parts,
+)
+from connectivity.probes.truststore import self_issued as _self_issued
 from connectivity.tlspolicy import verification_enabled, verification_off  # noqa: F401
 
 HANDSHAKE = N_("TLS handshake")
@@ -102,56 +107,12 @@ def peer_chain(sock: ssl.SSLSocket | ssl.SSLObject) -> list[x509.Certificate]:
     return [x509.load_der_x509_certificate(d) for d in ders if d]
 
 
-# -- trust store --------------------------------------------------------------------------------
-
-
-def default_ca_file() -> str:
-    cafile = ssl.get_default_verify_paths().cafile
-    if cafile and os.path.exists(cafile):
-        return cafile
-    import certifi
-
-    return certifi.where()
-
-
-@functools.lru_cache(maxsize=16)
-def _load_pem(path: str, mtime: float) -> tuple[x509.Certificate, ...]:
-    with open(path, "rb") as fh:
-        data = fh.read()
-    with warnings.catch_warnings():  # some system roots have non-positive serial numbers
-        warnings.simplefilter("ignore")
-        return tuple(x509.load_pem_x509_certificates(data))
-
-
-def load_trust(ca_file: str | None) -> tuple[x509.Certificate, ...]:
-    path = ca_file or default_ca_file()
-    return _load_pem(path, os.path.getmtime(path))
-
-
-def trust_parts(ca_file: str | None) -> tuple[list, list, Store]:
-    """(roots, intermediates, verifier store) of the trust bundle: sorting the ~150 system
-    roots and building their store costs ~0.5 ms, so it is done once per file version."""
-    path = ca_file or default_ca_file()
-    return _split_trust(path, os.path.getmtime(path))
-
-
-@functools.lru_cache(maxsize=16)
-def _split_trust(path: str, mtime: float) -> tuple[list, list, Store]:
-    trust = _load_pem(path, mtime)
-    roots = [c for c in trust if _self_issued(c)] or list(trust)
-    return roots, [c for c in trust if not _self_issued(c)], Store(roots)
-
-
 # -- helpers ------------------------------------------------------------------------------------
 
 
 def _cn(name: x509.Name) -> str:
     attrs = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     return str(attrs[0].value) if attrs else name.rfc4514_string()
-
-
-def _self_issued(cert: x509.Certificate) -> bool:
-    return cert.issuer == cert.subject
 
 
 def _san(cert: x509.Certificate) -> x509.SubjectAlternativeName | None:
