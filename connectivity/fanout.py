@@ -217,11 +217,17 @@ class ProbePool:
                 self._idle.daemon = True
                 self._idle.start()
 
-    def _close_if_idle(self) -> None:
+    def busy(self) -> bool:
         with self._lock:
-            if any(w.busy for w in self.workers):
+            return any(w.busy for w in self.workers)
+
+    def _close_if_idle(self) -> None:
+        with self._lock:  # closed in the same breath as checked: no probe is sent after it
+            if self.closed or any(w.busy for w in self.workers):
                 return
-        self.close()
+            self.closed = True
+        for worker in self.workers:
+            worker.close()
 
     def close(self, wait: float = 0) -> None:
         """Stop the workers (they exit at the end of their input); ``wait`` seconds for them."""
@@ -267,6 +273,8 @@ def pool_for(probe_count: int, concurrency: int) -> ProbePool | None:
         if probe_count < PROCESS_MIN_PROBES:
             return None
         if pool is not None and pool.usable():
+            if pool.busy():  # another bound is running on it: leave it be, use threads
+                return None
             pool.close()
         _shared = ProbePool(concurrency)
         return _shared

@@ -240,3 +240,22 @@ def test_small_batches_stay_in_threads_and_a_warm_pool_is_reused():
     finally:
         pool.close(wait=5)
     assert fanout.pool_for(1, 4) is None  # closed: small batches go back to threads
+
+
+def test_an_idle_pool_closes_its_workers_and_probes_run_here_again(monkeypatch):
+    monkeypatch.setattr(fanout, "IDLE_SECONDS", 0.2)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    kwargs = {"host": "127.0.0.1", "port": listener.getsockname()[1], "timeout": 5}
+    pool = fanout.ProbePool(2, processes=1)
+    try:
+        assert pool.wait_ready(30)
+        assert pool.call(probe_tcp, kwargs).ok and pool.sent == 1
+        worker = pool.workers[0]
+        assert worker.proc.wait(10) == 0  # closed once idle: the worker ended by itself
+        assert pool.closed and not pool.usable()
+        assert pool.call(probe_tcp, kwargs).ok and pool.sent == 1  # ran in this thread
+    finally:
+        listener.close()
+        pool.close(wait=5)
