@@ -73,6 +73,7 @@ class _Worker:
         self.busy = 0  # jobs sent and not answered (guarded by the pool's lock)
         self.ready = threading.Event()
         self.alive = True
+        self.started = False  # it said it was ready once
         self._jobs: dict[int, queue.SimpleQueue] = {}
         self._jobs_lock = threading.Lock()
         self._write = threading.Lock()
@@ -104,6 +105,7 @@ class _Worker:
             for line in self.proc.stdout:
                 message = json.loads(line)
                 if "ready" in message:
+                    self.started = True
                     self.ready.set()
                     continue
                 with self._jobs_lock:
@@ -143,6 +145,7 @@ class ProbePool:
         self._idle: threading.Timer | None = None
         self.closed = False
         self.sent = 0  # probes run in a worker process (for tests and benches)
+        self._failed_starts = 0
         self.workers = [_Worker(share + (i < extra)) for i in range(count)]
 
     def wait_ready(self, timeout: float = 30.0) -> bool:
@@ -200,8 +203,16 @@ class ProbePool:
             if not self.usable():
                 return None, 0
             for index, worker in enumerate(self.workers):
-                if not worker.alive:  # died (killed, out of memory): start another
-                    self.workers[index] = worker = _Worker(worker.slots)
+                if worker.alive:
+                    continue
+                if not worker.started:  # it could not even start: do not keep trying
+                    self._failed_starts += 1
+                    if self._failed_starts >= 3:
+                        log.warning("probe worker processes do not start; probes run in threads")
+                        self.closed = True
+                        return None, 0
+                # died (killed, out of memory) or never started: start another
+                self.workers[index] = worker = _Worker(worker.slots)
             ready = [w for w in self.workers if w.ready.is_set() and w.busy < w.slots]
             if not ready:
                 return None, 0

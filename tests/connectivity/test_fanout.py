@@ -259,3 +259,24 @@ def test_an_idle_pool_closes_its_workers_and_probes_run_here_again(monkeypatch):
     finally:
         listener.close()
         pool.close(wait=5)
+
+
+def test_workers_that_cannot_start_leave_the_probes_in_threads(monkeypatch, tmp_path):
+    # A worker that cannot import the engine (here: started where the engine is not found)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(fanout, "ROOT", str(tmp_path))
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    kwargs = {"host": "127.0.0.1", "port": listener.getsockname()[1], "timeout": 5}
+    pool = fanout.ProbePool(2, processes=1)
+    try:
+        assert not pool.wait_ready(5)
+        for _ in range(5):
+            assert pool.call(probe_tcp, kwargs).ok  # in this thread, every time
+            pool.workers[0].proc.wait(10)
+        assert pool.sent == 0 and pool.closed  # gave up after three starts, no endless retry
+    finally:
+        listener.close()
+        pool.close(wait=5)
