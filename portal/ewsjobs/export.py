@@ -7,6 +7,8 @@ so it is shown as text and never run.
 
 import csv
 
+from portal.ewsjobs import words
+
 COLUMNS = ["mailbox", "folder", "subject", "sender", "received", "has_attachments", "size",
            "outcome", "error"]  # fmt: skip
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -35,7 +37,7 @@ def results_csv(rows, ewsjob):
         received = f.received.isoformat() if f.received else ""
         yield writer.writerow([cell(v) for v in (
             f.target.mailbox, f.folder, f.subject, f.sender, received, f.has_attachments,
-            f.size, f.outcome, f.error)])  # fmt: skip
+            f.size, f.outcome, words.shown(f.error))])  # fmt: skip
 
 
 def filename(ewsjob) -> str:

@@ -72,7 +72,7 @@ class Target(models.Model):
     failed = models.PositiveIntegerField(default=0)
     existed = models.PositiveIntegerField(default=0)
     found = models.PositiveIntegerField(default=0)
-    error = models.CharField(max_length=500, blank=True)
+    error = models.TextField(blank=True)  # see portal/ewsjobs/words.py
     ms = models.PositiveIntegerField(default=0)  # time spent in Exchange calls
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -108,7 +108,7 @@ class Chunk(models.Model):
     not_before = models.DateTimeField(null=True, blank=True)  # Exchange asked us to back off
     attempts = models.PositiveSmallIntegerField(default=0)
     busy_waits = models.PositiveSmallIntegerField(default=0)
-    error = models.CharField(max_length=500, blank=True)
+    error = models.TextField(blank=True)  # see portal/ewsjobs/words.py
 
     class Meta:
         ordering = ["ewsjob", "index", "target"]
@@ -138,7 +138,7 @@ class Found(models.Model):
     has_attachments = models.BooleanField(default=False)
     size = models.PositiveIntegerField(default=0)
     outcome = models.CharField(max_length=10, blank=True)  # a rule's real run: done / failed
-    error = models.CharField(max_length=500, blank=True)
+    error = models.TextField(blank=True)  # see portal/ewsjobs/words.py
 
     class Meta:
         ordering = ["target__mailbox", "position"]

@@ -147,7 +147,7 @@ class Runner:
                 # A mailbox being moved, a database failing over: Exchange says try later.
                 work.back_off(chunk, TRANSIENT_WAIT_S * chunk.attempts)
             else:
-                work.mailbox_failed(ewsjob, chunk, str(exc.words))
+                work.mailbox_failed(ewsjob, chunk, exc.words)  # a Msg: stored translatable
             return
         except Exception as exc:  # noqa: BLE001 - recorded on the chunk in words
             budget.release(slot, holder)

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from connectivity import ewsjobs as engine
 from portal.ewsjobs.models import Chunk, EwsJob, Found, Target
+from portal.ewsjobs.words import to_store
 from portal.jobs.models import Job
 
 MAX_CHUNK_ATTEMPTS = 3
@@ -89,7 +90,7 @@ def record(ewsjob: EwsJob, chunk: Chunk, out: Outcome, ms: int) -> None:
         mine = Chunk.objects.filter(pk=chunk.pk, status=Chunk.Status.RUNNING, holder=chunk.holder,
                                     attempts=chunk.attempts)  # fmt: skip
         if not mine.update(status=Chunk.Status.DONE, lease_until=None,
-                           error=(out.errors[0] if out.errors else "")[:500]):  # fmt: skip
+                           error=to_store(out.errors[0] if out.errors else "")):  # fmt: skip
             return  # the lease ran out and another attempt owns the chunk now
         if out.found:
             Found.objects.bulk_create([
@@ -104,7 +105,8 @@ def record(ewsjob: EwsJob, chunk: Chunk, out: Outcome, ms: int) -> None:
                       changekey=row.changekey, folder=row.folder, subject=row.subject,
                       sender=row.sender, received=row.received,
                       has_attachments=row.has_attachments, size=row.size,
-                      outcome="failed" if r.status == "failed" else "done", error=r.error[:500])
+                      outcome="failed" if r.status == "failed" else "done",
+                      error=to_store(r.error))
                 for row, r in out.acted], ignore_conflicts=True)  # fmt: skip
         if out.more:
             following = Chunk(ewsjob=ewsjob, target=target, index=chunk.index + 1,
@@ -115,7 +117,7 @@ def record(ewsjob: EwsJob, chunk: Chunk, out: Outcome, ms: int) -> None:
                     out.failed, "existed": F("existed") + out.existed, "found": F("found") +
                     len(out.found), "ms": F("ms") + ms}  # fmt: skip
         if out.errors:
-            t_fields["error"] = out.errors[0][:500]
+            t_fields["error"] = to_store(out.errors[0])
         Target.objects.filter(pk=target.pk).update(**t_fields)
         Target.objects.filter(pk=target.pk, started_at__isnull=True).update(started_at=now)
         Target.objects.filter(pk=target.pk, status=Target.Status.PENDING).update(
@@ -177,7 +179,7 @@ def chunk_error(ewsjob: EwsJob, chunk: Chunk, words: str) -> None:
         Chunk.objects.filter(pk=chunk.pk, holder=chunk.holder, attempts=chunk.attempts,
                              status=Chunk.Status.RUNNING).update(
             status=Chunk.Status.PENDING, lease_until=None, not_before=when,
-            error=words[:500])  # fmt: skip
+            error=to_store(words))  # fmt: skip
         return
     mailbox_failed(ewsjob, chunk, words, only_chunk=True)
 
@@ -192,9 +194,9 @@ def mailbox_failed(ewsjob: EwsJob, chunk: Chunk, words: str, only_chunk=False) -
         if only_chunk:
             chunks = chunks.filter(pk=chunk.pk)
         lost = sum(chunks.values_list("count", flat=True))
-        chunks.update(status=Chunk.Status.FAILED, lease_until=None, error=words[:500])
+        chunks.update(status=Chunk.Status.FAILED, lease_until=None, error=to_store(words))
         t = Target.objects.filter(pk=chunk.target_id)
-        t.update(error=words[:500], failed=F("failed") + (lost if ewsjob.counts_items else 0))
+        t.update(error=to_store(words), failed=F("failed") + (lost if ewsjob.counts_items else 0))
         t.filter(started_at__isnull=True).update(started_at=now)
         if not Chunk.objects.filter(target=chunk.target, status__in=[
                 Chunk.Status.PENDING, Chunk.Status.RUNNING]).exists():  # fmt: skip
