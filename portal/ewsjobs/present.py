@@ -9,7 +9,7 @@ import datetime as dt
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from connectivity.i18n import Msg
@@ -30,6 +30,7 @@ UNITS = {
     EwsJob.Kind.RULES: pgettext_lazy("counted in", "messages"),
 }
 MAILBOXES = pgettext_lazy("counted in", "mailboxes")
+IMPORTANCE = ("Low", "Normal", "High")
 PREVIEW = 10  # items of a batch listed on the page
 
 
@@ -102,8 +103,18 @@ def _item_row(item: dict, kind: str) -> dict:
         return {"subject": item.get("subject", ""), "when": when,
                 "where": item.get("location", "")}  # fmt: skip
     due = item.get("due") or ""
+    importance = item.get("importance", "")  # Low, Normal or High: the form's own words
     return {"subject": item.get("subject", ""), "when": str(due),
-            "where": item.get("importance", "")}  # fmt: skip
+            "where": gettext(importance) if importance in IMPORTANCE else importance}  # fmt: skip
+
+
+def per_mailbox(kind: str, n: int) -> str:
+    """ "1 calendar event", "5 tasks": the count agrees with its noun (in Russian, three forms)."""
+    if kind == EwsJob.Kind.PUBLISH:
+        words = ngettext("%(n)s calendar event", "%(n)s calendar events", n)
+    else:
+        words = ngettext("%(n)s task", "%(n)s tasks", n)
+    return words % {"n": n}
 
 
 def params_words(ewsjob: EwsJob) -> dict:
@@ -116,7 +127,7 @@ def params_words(ewsjob: EwsJob) -> dict:
             facts.append((gettext("Action"), action_words(params.get("action") or {})))
     else:
         batch = params.get("events") or params.get("tasks") or []
-        facts.append((gettext("Per mailbox"), f"{len(batch)} {UNITS[ewsjob.kind]}"))
+        facts.append((gettext("Per mailbox"), per_mailbox(ewsjob.kind, len(batch))))
         items = [_item_row(i, ewsjob.kind) for i in batch[:PREVIEW] if isinstance(i, dict)]
         more = max(0, len(batch) - PREVIEW)
     return {"facts": facts, "items": items, "more": more}
