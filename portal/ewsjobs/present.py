@@ -153,6 +153,9 @@ def progress(ewsjob: EwsJob, now: dt.datetime | None = None) -> dict:
     percent = 100 if job.is_done else job.progress
     if total and not job.is_done:
         percent = min(99, handled * 100 // total)
+    elif total and job.status == job.Status.CANCELLED:
+        # What was left was never tried: a full bar would say the work was done.
+        percent = min(100, handled * 100 // total)
     rate = eta = None
     if job.started_at and handled:
         elapsed = ((job.finished_at or now) - job.started_at).total_seconds()

@@ -84,7 +84,7 @@ def detail(request, pk):
         "ewsjob": ewsjob, "job": job, "params": present.params_words(ewsjob),
         "progress": present.progress(ewsjob), "targets": targets, "results": results,
         "real_runs": real_runs, "retries": retries, "can_retry": retryable,
-        "can_cancel": job.status in Job.ACTIVE,
+        "can_cancel": job.status in Job.ACTIVE and not ewsjob.cancel_requested_at,
         "can_run": ewsjob.dry_run and job.status in FINISHED and not real_runs,
     }  # fmt: skip
     return render(request, "ewsjobs/detail.html", context, partial="live")
