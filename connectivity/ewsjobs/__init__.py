@@ -5,7 +5,7 @@ the chunks and keeps the records. One :class:`Session` per worker thread.
 """
 
 from .actions import KINDS as ACTION_KINDS
-from .actions import Action, apply_action
+from .actions import Action, apply_action, check_action
 from .csvfiles import parse_events_csv, parse_tasks_csv
 from .errors import Busy, MailboxError, explain, is_transient
 from .ics import parse_ics
@@ -28,6 +28,7 @@ __all__ = [
     "Session",
     "TaskSpec",
     "apply_action",
+    "check_action",
     "create_tasks",
     "event_from_json",
     "explain",

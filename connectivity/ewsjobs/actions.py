@@ -208,6 +208,16 @@ def _forward(session, account, found, out: _Outcomes, mailbox: str, address: str
         _update(account, marks)
 
 
+def check_action(session: Session, mailbox: str, action: Action) -> None:
+    """What a dry run can see of the real run's needs: a move's destination folder exists.
+    Raises MailboxError(ErrorFolderNotFound) in words, as the real run would, so a dry run
+    does not promise changes its real run can only fail to make."""
+    if action.kind != "move":
+        return
+    with ews_call(mailbox):
+        resolve_folder(session, session.account(mailbox), mailbox, action.folder)
+
+
 def apply_action(
     session: Session, mailbox: str, found: list[Found], action: Action
 ) -> list[ItemOutcome]:

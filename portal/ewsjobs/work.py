@@ -32,6 +32,10 @@ def execute(ewsjob: EwsJob, chunk: Chunk, session) -> Outcome:
         return _create(ewsjob, chunk, session, mailbox)
     if ewsjob.kind == EwsJob.Kind.RULES and not ewsjob.dry_run:
         return _act(ewsjob, chunk, session, mailbox)
+    if ewsjob.kind == EwsJob.Kind.RULES and chunk.start == 0:
+        # A dry run: a move to a folder the mailbox lacks fails the mailbox here, in words,
+        # instead of listing messages whose real run could only fail.
+        engine.check_action(session, mailbox, engine.Action.from_json(ewsjob.params["action"]))
     criteria = engine.Criteria.from_json(ewsjob.params["criteria"])
     page, more = engine.search(session, mailbox, criteria, chunk.start, chunk.count)
     return Outcome(found=page, more=more)
