@@ -88,7 +88,9 @@ class JobForm(forms.Form):
     """What every kind asks: tenant, grant and the mailboxes."""
 
     kind = ""
-    tenant = forms.ModelChoiceField(label=_("Tenant"), queryset=Tenant.objects.all())
+    # The dashes of the grant list: Django's "- Select an option -" has no Russian yet.
+    tenant = forms.ModelChoiceField(label=_("Tenant"), queryset=Tenant.objects.all(),
+                                    empty_label="---------")  # fmt: skip
     grant = forms.ModelChoiceField(
         label=_("Grant"), queryset=Grant.objects.none(), widget=ConditionalSelect,
         help_text=_("Active grants of the tenant's applications: the job acts as that "

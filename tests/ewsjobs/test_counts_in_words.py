@@ -40,3 +40,9 @@ def test_importance_is_shown_in_the_reader_language(viewer_client, grant):  # no
     ewsjob = make_job(grant, kind="tasks", status=Job.Status.SUCCEEDED, params=params)
     body = viewer_client.get(f"/ews-jobs/{ewsjob.pk}/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert "Обычная" in body and "Высокая" in body and ">Normal<" not in body
+
+
+@pytest.mark.parametrize("kind", ["search", "publish", "tasks", "rules"])
+def test_the_new_job_forms_have_no_english_left_in_russian(operator_client, grant, kind):  # noqa: F811
+    body = operator_client.get(f"/ews-jobs/new/{kind}/", HTTP_ACCEPT_LANGUAGE="ru").content
+    assert "Select an option" not in body.decode() and "---------" in body.decode()
