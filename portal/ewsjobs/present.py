@@ -9,6 +9,7 @@ import datetime as dt
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.formats import number_format  # 1.5 in English, 1,5 in Russian
 from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -165,5 +166,5 @@ def progress(ewsjob: EwsJob, now: dt.datetime | None = None) -> dict:
             if left and not job.is_done:
                 eta = duration(left / rate)
     return {"done": ewsjob.done, "failed": ewsjob.failed, "total": total, "percent": percent,
-            "rate": f"{rate:.1f}" if rate is not None else "", "eta": eta or "",
+            "rate": number_format(rate, 1) if rate is not None else "", "eta": eta or "",
             "unit": unit(ewsjob), "planned": bool(total)}  # fmt: skip

@@ -46,3 +46,13 @@ def test_importance_is_shown_in_the_reader_language(viewer_client, grant):  # no
 def test_the_new_job_forms_have_no_english_left_in_russian(operator_client, grant, kind):  # noqa: F811
     body = operator_client.get(f"/ews-jobs/new/{kind}/", HTTP_ACCEPT_LANGUAGE="ru").content
     assert "Select an option" not in body.decode() and "---------" in body.decode()
+
+
+def test_the_rate_uses_the_reader_decimal_separator(viewer_client, grant):  # noqa: F811
+    # Finished: 30 events in the 20 s between its start and its end (as make_job writes them).
+    ewsjob = make_job(grant, kind="publish", status=Job.Status.SUCCEEDED, done=30, total=30,
+                      params={"events": [_event(0)] * 10})  # fmt: skip
+    english = viewer_client.get(f"/ews-jobs/{ewsjob.pk}/").content.decode()
+    russian = viewer_client.get(f"/ews-jobs/{ewsjob.pk}/", HTTP_ACCEPT_LANGUAGE="ru").content
+    assert "1.5 calendar events per second" in english
+    assert "1,5 событий календаря в секунду" in russian.decode()
