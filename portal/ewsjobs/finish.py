@@ -14,12 +14,13 @@ TEMPLATES = (
     gettext_noop(
         "Cancelled: %(done)s of %(total)s done before it stopped; nothing more was started."
     ),
-    gettext_noop("%(done)s of %(total)s items are in place in %(boxes)s mailboxes."),
-    gettext_noop("%(done)s of %(total)s messages changed in %(boxes)s mailboxes."),
+    gettext_noop("Items in place: %(done)s of %(total)s (mailboxes: %(boxes)s)."),
+    gettext_noop("Messages changed: %(done)s of %(total)s (mailboxes: %(boxes)s)."),
     gettext_noop(
-        "Dry run: %(found)s messages would change in %(boxes)s mailboxes; nothing was changed."
+        "Dry run: messages that would change: %(found)s (mailboxes: %(boxes)s); nothing was "
+        "changed."
     ),
-    gettext_noop("%(found)s messages found in %(boxes)s mailboxes."),
+    gettext_noop("Messages found: %(found)s (mailboxes: %(boxes)s)."),
     gettext_noop("Mailboxes with errors: %(n)s."),
 )
 NEXT = gettext_noop("Open the job for each one's reason, then use Retry failed mailboxes.")
@@ -66,14 +67,14 @@ def outcome(e: EwsJob, targets: dict, found: int) -> tuple[str, str]:
             "Cancelled: %(done)s of %(total)s done before it stopped; nothing more was started."
         ) % {"done": e.done, "total": e.total}
     if e.kind in (EwsJob.Kind.PUBLISH, EwsJob.Kind.TASKS):
-        words = gettext_noop("%(done)s of %(total)s items are in place in %(boxes)s mailboxes.")
+        words = gettext_noop("Items in place: %(done)s of %(total)s (mailboxes: %(boxes)s).")
     elif e.kind == EwsJob.Kind.RULES and not e.dry_run:
-        words = gettext_noop("%(done)s of %(total)s messages changed in %(boxes)s mailboxes.")
+        words = gettext_noop("Messages changed: %(done)s of %(total)s (mailboxes: %(boxes)s).")
     elif e.dry_run:
-        words = gettext_noop("Dry run: %(found)s messages would change in %(boxes)s mailboxes; "
-                             "nothing was changed.")  # fmt: skip
+        words = gettext_noop("Dry run: messages that would change: %(found)s (mailboxes: "
+                             "%(boxes)s); nothing was changed.")  # fmt: skip
     else:
-        words = gettext_noop("%(found)s messages found in %(boxes)s mailboxes.")
+        words = gettext_noop("Messages found: %(found)s (mailboxes: %(boxes)s).")
     summary = words % {"done": e.done, "total": e.total, "boxes": n_boxes, "found": found}
     if not failed_boxes:
         return Job.Status.SUCCEEDED, summary

@@ -42,7 +42,9 @@ def _work(ewsjob_id) -> None:
 @shared_task(name="ewsjobs.run", base=JobTask, acks_late=True, reject_on_worker_lost=True)
 def run_job() -> dict:
     ewsjob_id = run_job.request.id
-    ewsjob = EwsJob.objects.get(pk=ewsjob_id)
+    ewsjob = EwsJob.objects.filter(pk=ewsjob_id).first()
+    if ewsjob is None:  # a message outliving its job (deleted with its tenant): nothing to do
+        return {"skipped": True}
     plan.plan(ewsjob)
     for _ in range(max(0, settings.EWS_JOB_RUNNERS - 1)):
         run_chunks.delay(str(ewsjob_id))

@@ -124,12 +124,12 @@ def portal_data(transactional_db):
     # and a search with a mailbox that failed (Retry shows).
     dry = make_ews_job(grant, kind="rules", dry_run=True, status=Job.Status.SUCCEEDED, done=1,
                        boxes=["records@contoso.com"], user=operator,
-                       message="Dry run: 3 messages would change in 1 mailboxes; nothing was "
-                       "changed.")  # fmt: skip
+                       message="Dry run: messages that would change: 3 (mailboxes: 1); "
+                       "nothing was changed.")  # fmt: skip
     add_found(dry, 3)
     search = make_ews_job(grant, status=Job.Status.PROBLEMS, done=0, failed=1, user=operator,
-                          boxes=["records@contoso.com"], message="0 messages found in 1 "
-                          "mailboxes. Mailboxes with errors: 1.")  # fmt: skip
+                          boxes=["records@contoso.com"], message="Messages found: 0 "
+                          "(mailboxes: 1). Mailboxes with errors: 1.")  # fmt: skip
     search.targets.update(status="failed", error="The mailbox does not exist.")
     return users
 

@@ -105,7 +105,7 @@ def test_publish_from_the_form_and_watch_the_progress(page, live_server, operato
     )
     assert bar.get_attribute("value") == "100"
     total = EVENTS * len(publisher["boxes"])
-    summary = f"{total} of {total} items are in place in 3 mailboxes."
+    summary = f"Items in place: {total} of {total} (mailboxes: 3)."
     assert page.locator("#ewsjob-summary").inner_text() == summary, worker.text()[-2000:]
     assert page.locator("#ewsjob-status").inner_text() == "Succeeded"
     assert page.locator("#ewsjob-live").get_attribute("hx-trigger") is None  # polling stopped

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def done_search(grant, operator_user):  # noqa: F811
     ewsjob = make_job(grant, status=Job.Status.SUCCEEDED, user=operator_user, done=3,
-                      message="6 messages found in 3 mailboxes.")  # fmt: skip
+                      message="Messages found: 6 (mailboxes: 3).")  # fmt: skip
     add_found(ewsjob, 2)
     return ewsjob
 
@@ -123,14 +123,14 @@ def test_progress_partial_polls_while_running_and_stops_when_done(viewer_client,
 
     Job.objects.filter(pk=ewsjob.pk).update(
         status=Job.Status.SUCCEEDED, progress=100,
-        message="120 of 120 items are in place in 3 mailboxes.",
+        message="Items in place: 120 of 120 (mailboxes: 3).",
     )  # fmt: skip
     EwsJob.objects.filter(pk=ewsjob.pk).update(done=120)
     body = viewer_client.get(url, HTTP_HX_REQUEST="true").content.decode()
     assert "hx-trigger" not in body and 'value="100"' in body
-    assert "120 of 120 items are in place in 3 mailboxes." in body
+    assert "Items in place: 120 of 120 (mailboxes: 3)." in body
     russian = viewer_client.get(url, HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="ru")
-    assert "120 of 120 items are in place" not in russian.content.decode()
+    assert "Items in place: 120 of 120" not in russian.content.decode()
 
 
 def test_rate_and_time_left_from_the_counts(grant):  # noqa: F811
@@ -266,4 +266,4 @@ def test_viewer_cannot_cancel_retry_or_run(viewer_client, grant):  # noqa: F811
 def test_the_generic_job_page_links_to_the_ews_job(viewer_client, done_search):
     body = viewer_client.get(f"/jobs/{done_search.pk}/").content.decode()
     assert f'href="/ews-jobs/{done_search.pk}/"' in body
-    assert "6 messages found in 3 mailboxes." in body
+    assert "Messages found: 6 (mailboxes: 3)." in body

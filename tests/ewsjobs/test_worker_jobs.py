@@ -35,7 +35,7 @@ def test_publish_puts_every_event_once_in_every_mailbox(world, worker):
     assert _ended(ewsjob), worker.text()
     assert ewsjob.job.status == Job.Status.SUCCEEDED, ewsjob.job.message
     assert (ewsjob.done, ewsjob.failed, ewsjob.total) == (36, 0, 36)
-    assert ewsjob.job.message == "36 of 36 items are in place in 3 mailboxes."
+    assert ewsjob.job.message == "Items in place: 36 of 36 (mailboxes: 3)."
     for box in world["boxes"]:
         got = collections.Counter(subjects(world, box, prefix="Townhall "))
         assert got == {f"Townhall {i}": 1 for i in range(12)}, box
