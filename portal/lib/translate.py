@@ -18,6 +18,10 @@ import re
 
 from django.utils.translation import gettext, gettext_noop, ngettext
 
+# Django 6 labels the empty choice of every select "- Select an option -" and ships no Russian
+# for it; marked here so the project's catalogue (read before Django's own) carries it.
+DJANGO_WITHOUT_RUSSIAN = (gettext_noop("- Select an option -"),)
+
 # English templates of text stored in job rows (labels, progress, results, reaper messages).
 STORED_TEMPLATES = (
     gettext_noop("%(done)s/%(total)s done"),
