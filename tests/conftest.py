@@ -56,6 +56,16 @@ def _own_audit_checkpoints(settings, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """A request in Russian leaves its language active in this thread (Django resets it only
+    when the next request comes): the next test starts in the default language again."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache(_private_cache):
     """Rate-limit counters and used TOTP codes live in the cache: start each test clean."""
     from django.core.cache import cache
