@@ -338,7 +338,8 @@ def sort_rows(rows: list, sort_order: etree._Element | None, load: Callable[[Any
 def ids_in(container: etree._Element | None) -> Iterable[etree._Element]:
     if container is None:
         return []
-    return [el for el in container if local(el) in ("ItemId", "OccurrenceItemId")]
+    kinds = ("ItemId", "OccurrenceItemId", "RecurringMasterItemId")
+    return [el for el in container if local(el) in kinds]
 
 
 def seed_rows(store: Store, mailbox: str, count: int, start_index: int = 0) -> int:

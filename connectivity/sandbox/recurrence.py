@@ -2,8 +2,11 @@
 expand them, and the ids Exchange gives single occurrences.
 
 Patterns: daily, weekly (days of week), absolute monthly and absolute yearly; ranges: numbered,
-end date and no end. Occurrences keep the master's UTC time of day (a series crossing a
-daylight-saving change keeps UTC, not wall-clock, time — a simplification). Deleted occurrences
+end date and no end. As in Exchange, a series lives in its time zone (the master's
+``t:StartTimeZone``, a Windows id): pattern days are that zone's dates and every occurrence keeps
+the master's wall-clock start and length there, so a 09:00 series in Berlin is at 09:00 local
+before and after a daylight-saving change (its UTC time moves) and an all-day series stays on
+midnight-to-midnight dates. A series without a known zone is expanded in UTC. Deleted occurrences
 (``t:DeletedOccurrences``) are skipped. Relative monthly/yearly patterns are not expanded.
 """
 
@@ -18,6 +21,7 @@ import struct
 from lxml import etree
 
 from .soap import EWSError, local, t
+from .timezones import zone_for
 
 _MARK = b"\x06"
 _LIMIT = 2000  # occurrences examined per series
@@ -86,16 +90,38 @@ def _candidates(pattern: etree._Element, first: dt.date):
         return
 
 
+def series_zone(master: etree._Element) -> dt.tzinfo:
+    """The zone a series recurs in: its StartTimeZone (MeetingTimeZone from Exchange 2007
+    clients), UTC when it has none the sandbox knows."""
+    for tag in ("StartTimeZone", "MeetingTimeZone"):
+        holder = master.find(t(tag))
+        if holder is not None:
+            zone = zone_for(holder.get("Id") or holder.get("TimeZoneName"))
+            if zone is not None:
+                return zone
+    return dt.UTC
+
+
+def _at(day: dt.date, wall: dt.time, zone: dt.tzinfo) -> dt.datetime:
+    """A wall-clock time on `day` in `zone`, as UTC (a time in the spring gap moves forward,
+    as zoneinfo's fold=0 reads it)."""
+    return dt.datetime.combine(day, wall, tzinfo=zone).astimezone(dt.UTC)
+
+
 def occurrences(master: etree._Element) -> list[tuple[int, dt.datetime, dt.datetime]]:
-    """(instance index, start, end) of every occurrence, deleted ones left out."""
+    """(instance index, start, end) in UTC of every occurrence, deleted ones left out."""
     from .items import parse_dt
 
     rec = master.find(t("Recurrence"))
     start, end = parse_dt(master.findtext(t("Start"))), parse_dt(master.findtext(t("End")))
     if rec is None or len(rec) < 2 or start is None or end is None:
         return []
+    zone = series_zone(master)
+    local_start = start.astimezone(zone).replace(tzinfo=None)
+    # Wall-clock length: an all-day occurrence on a 23-hour day still ends at midnight.
+    length = end.astimezone(zone).replace(tzinfo=None) - local_start
     pattern, boundary = rec[0], rec[1]
-    first = _date(boundary.findtext(t("StartDate"))) or start.date()
+    first = _date(boundary.findtext(t("StartDate"))) or local_start.date()
     last = _date(boundary.findtext(t("EndDate")))
     count = int(boundary.findtext(t("NumberOfOccurrences")) or 0) or None
     deleted = {
@@ -106,9 +132,11 @@ def occurrences(master: etree._Element) -> list[tuple[int, dt.datetime, dt.datet
     for index, day in enumerate(_candidates(pattern, first), start=1):
         if index > _LIMIT or (count and index > count) or (last and day > last):
             break
-        occ_start = dt.datetime.combine(day, start.timetz())
+        wall = dt.datetime.combine(day, local_start.time())
+        occ_start = _at(day, local_start.time(), zone)
         if occ_start not in deleted:
-            out.append((index, occ_start, occ_start + (end - start)))
+            wall_end = wall + length
+            out.append((index, occ_start, _at(wall_end.date(), wall_end.time(), zone)))
     return out
 
 

@@ -75,3 +75,9 @@ def display_name(tz_id: str, bias: int) -> str:
     hours, minutes = divmod(abs(offset), 60)
     place = tz_id.removesuffix(" Standard Time")
     return f"(UTC{sign}{hours:02d}:{minutes:02d}) {place}"
+
+
+def zone_for(tz_id: str | None) -> ZoneInfo | None:
+    """The IANA zone of a Windows time zone id (what clients send in StartTimeZone), or None."""
+    iana = MS_TIMEZONE_TO_IANA_MAP.get(tz_id or "")
+    return ZoneInfo(iana) if iana else None

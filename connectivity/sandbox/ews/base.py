@@ -77,6 +77,8 @@ class Base:
             if not index.isdigit():
                 raise EWSError("ErrorSchemaValidation", "InstanceIndex must be a number.")
             return self._occurrence(ctx, ref.get("RecurringMasterId", ""), int(index))
+        if local(ref) == "RecurringMasterItemId":
+            return self._master_of(ctx, ref.get("OccurrenceId", ""))
         row = self.store.get_item(ref.get("Id", ""))
         if row is None:
             occurrence = recurrence.split_id(ref.get("Id", ""))
@@ -85,6 +87,19 @@ class Base:
             self._check_id(ref.get("Id", ""))
             raise EWSError("ErrorItemNotFound")
         self.check_mailbox(ctx, row["mailbox"])
+        return row
+
+    def _master_of(self, ctx: Ctx, occurrence_id: str):
+        """The series an occurrence id belongs to (RecurringMasterItemId); a master's own id
+        names the master, any other item's id is not found, as in Exchange."""
+        split = recurrence.split_id(occurrence_id)
+        row = self.store.get_item(split[0] if split else occurrence_id)
+        if row is None:
+            self._check_id(occurrence_id)
+            raise EWSError("ErrorItemNotFound")
+        self.check_mailbox(ctx, row["mailbox"])
+        if parse(row["xml"]).find(t("Recurrence")) is None:
+            raise EWSError("ErrorItemNotFound")
         return row
 
     def _occurrence(self, ctx: Ctx, master_id: str, index: int) -> dict:
