@@ -3,13 +3,16 @@
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from portal.jobs import kinds
 from portal.jobs.api import WITHHELD
+from portal.lib.translate import register_stored
 from portal.runs.models import ProbeRun, RunStatus
 
 ACTIVE = [RunStatus.QUEUED, RunStatus.RUNNING]
+# The label of the job that runs one minute's due schedules (stored in English).
+SCHEDULED_LABEL = gettext_noop("Scheduled tests (%(count)s)")
 
 
 def _runs_of(job):
@@ -79,8 +82,11 @@ def register() -> None:
         "connectivity.run", repeatable=_one_run_repeatable, requeued=_reset,
         interrupted=_close, describe=_describe,
     ))  # fmt: skip
-    # "Test everything" resumes: finished runs are kept, the rest run again (see tasks).
-    kinds.register(kinds.JobKind(
-        "connectivity.everything", repeatable=lambda job: True, requeued=_reset,
-        interrupted=_close, describe=_describe,
-    ))  # fmt: skip
+    # "Test everything" and each minute's scheduled runs resume: finished runs are kept, the
+    # rest run again (see portal.runs.batch).
+    for name in ("connectivity.everything", "connectivity.scheduled"):
+        kinds.register(kinds.JobKind(
+            name, repeatable=lambda job: True, requeued=_reset, interrupted=_close,
+            describe=_describe,
+        ))  # fmt: skip
+    register_stored(SCHEDULED_LABEL)

@@ -1,19 +1,18 @@
-from concurrent.futures import ThreadPoolExecutor, as_completed
-
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone, translation
 
-from connectivity import fanout
 from portal.audit import context
 from portal.audit.api import record
-from portal.jobs.api import QueueUnavailable, set_progress, start_job
+from portal.jobs.api import QueueUnavailable, start_job
 from portal.jobs.execution import JobTask
+from portal.jobs.models import Job
 from portal.lib.crypto import decrypt
 from portal.runs import runner
-from portal.runs.jobkinds import counts_in_words, outcome_of
+from portal.runs.batch import run_batch
+from portal.runs.jobkinds import SCHEDULED_LABEL, counts_in_words, outcome_of
 from portal.runs.models import TENANT_PROBES, ProbeRun, RunStatus, Schedule
 from portal.tenants.models import Tenant
 
@@ -22,6 +21,15 @@ from portal.tenants.models import Tenant
 def run_probe_task(run_id: int, sealed_password: str | None = None) -> dict:
     run = ProbeRun.objects.select_related("tenant").get(pk=run_id)
     run = runner.execute(run, decrypt(sealed_password) if sealed_password else None)
+    _after_run(run)
+    with translation.override("en"):  # stored in English, translated when shown
+        message = f"{run.get_probe_display()}: {run.get_status_display()}"
+    return {"run": run.pk, "status": run.status, "outcome": outcome_of([run.status]),
+            "message": message}  # fmt: skip
+
+
+def _after_run(run: ProbeRun) -> None:
+    """What every run records when it ends: its outcome; a scheduled run mails a change."""
     passed = run.status in {RunStatus.PASS, RunStatus.WARN}
     record(
         "connectivity.run",
@@ -32,10 +40,6 @@ def run_probe_task(run_id: int, sealed_password: str | None = None) -> dict:
     )
     if run.schedule_id:
         _notify_on_change(run)
-    with translation.override("en"):  # stored in English, translated when shown
-        message = f"{run.get_probe_display()}: {run.get_status_display()}"
-    return {"run": run.pk, "status": run.status, "outcome": outcome_of([run.status]),
-            "message": message}  # fmt: skip
 
 
 def _notify_on_change(run: ProbeRun) -> None:
@@ -51,43 +55,71 @@ def _notify_on_change(run: ProbeRun) -> None:
     failed = [s for s in run.steps if s.get("status") == "fail"]
     lines = [f"{s['name']}: {s['detail']}\n  {s.get('hint', '')}" for s in failed]
     body = "\n".join([subject, "", *lines, "", url])
-    send_mail(subject, body, None, schedule.notify_emails, fail_silently=False)
-    record(
-        "connectivity.notify",
-        target=schedule,
-        tenant=run.tenant,
-        after={"from": previous, "to": run.status, "recipients": schedule.notify_emails},
-    )
+    after = {"from": previous, "to": run.status, "recipients": schedule.notify_emails}
+    try:
+        send_mail(subject, body, None, schedule.notify_emails, fail_silently=False)
+    except Exception as exc:
+        # On record, not only in the worker's log: the change was seen, the mail did not go.
+        error = f"{type(exc).__name__}: {exc}"[:300]
+        record("connectivity.notify", target=schedule, tenant=run.tenant,
+               after={**after, "error": error}, result="failure")  # fmt: skip
+        raise
+    record("connectivity.notify", target=schedule, tenant=run.tenant, after=after)
 
 
 @shared_task(name="runs.dispatch_due")
 def dispatch_due_schedules() -> dict:
-    """Start a run for every enabled schedule that is due (Celery beat calls this every minute).
+    """Start the runs of every enabled schedule that is due (Celery beat calls this every minute).
 
-    Each run is a job of its own, so a scheduled run whose worker dies is re-driven like any other.
+    They are one job (``runs.run_scheduled``), bounded by CONNECTIVITY_CONCURRENCY like "Test
+    everything" and re-driven like any job whose worker dies. Returns how many runs were handed
+    to the queue and how many were not (those runs and their job say why).
     """
     now = timezone.now()
-    started = []
     with transaction.atomic():
         due = list(
             Schedule.objects.select_for_update(skip_locked=True)
             .filter(enabled=True, next_due__lte=now)
             .select_related("tenant")
         )
+        if not due:
+            return {"started": 0, "not_started": 0}
+        runs = []
         for schedule in due:
             run = ProbeRun.objects.create(
                 tenant=schedule.tenant, probe=schedule.probe, schedule=schedule
             )
+            runs.append(run)
             schedule.next_due = now + timezone.timedelta(minutes=schedule.interval_minutes)
             schedule.save(update_fields=["next_due"])
-            started.append(run)
-    failed = 0
-    for run in started:
-        try:
-            start_run_job(run)
-        except QueueUnavailable:
-            failed += 1  # the run and its job now say why; the next minute tries the next due
-    return {"started": len(started) - failed, "not_started": failed}
+        tenants = {schedule.tenant for schedule in due}
+        # Inside the transaction the message goes on commit, when the runs point at their job;
+        # a queue that refuses it fails the job and closes its runs with the reason.
+        job = start_job(
+            run_scheduled_task, kind="connectivity.scheduled",
+            label=SCHEDULED_LABEL % {"count": len(runs)},
+            kwargs={"run_ids": [run.pk for run in runs]},
+            tenant=tenants.pop() if len(tenants) == 1 else None,
+        )  # fmt: skip
+        ProbeRun.objects.filter(pk__in=[run.pk for run in runs]).update(job=job)
+    if Job.objects.filter(pk=job.pk, status=Job.Status.FAILED, attempts=0).exists():
+        return {"started": 0, "not_started": len(runs)}
+    return {"started": len(runs), "not_started": 0}
+
+
+@shared_task(name="runs.run_scheduled", base=JobTask)
+def run_scheduled_task(run_ids: list[int]) -> dict:
+    """The due scheduled runs of one minute, concurrently within the configured bound.
+
+    Resumable: sent again after its worker died, it keeps the runs already finished and runs the
+    others again. Each run has its own audit event and status-change mail, as on its own.
+    """
+    runs = list(ProbeRun.objects.filter(pk__in=run_ids).order_by("id"))
+    counts = run_batch(runs, after=_after_run)
+    with translation.override("en"):  # stored in English, translated when shown
+        message = counts_in_words(counts)
+    return {"runs": len(runs), "statuses": counts, "outcome": outcome_of(counts),
+            "message": message}  # fmt: skip
 
 
 def _english_label(run: ProbeRun) -> str:
@@ -130,33 +162,7 @@ def run_everything_task(tenant_ids: list[int] | None = None) -> dict:
             for tenant in tenants
             for probe in TENANT_PROBES
         ]  # fmt: skip
-
-    def work(run):
-        token = context.activate(ctx)  # threads do not inherit the audit context
-        try:
-            run = ProbeRun.objects.select_related("tenant").get(pk=run.pk)
-            return runner.execute(run, call=engine.call) if engine else runner.execute(run)
-        finally:
-            context.deactivate(token)
-            connections.close_all()  # this thread's own connections; the pool thread lingers
-
-    counts: dict = {}
-    for run in runs:
-        if run.is_done:
-            counts[run.status] = counts.get(run.status, 0) + 1
-    todo = [run for run in runs if not run.is_done]
-    done = len(runs) - len(todo)
-    # Each thread waits on one run; the probes' CPU goes to the engine's worker processes when
-    # the batch is large enough (or a pool is warm), the same bound in flight either way.
-    engine = fanout.pool_for(len(todo), settings.CONNECTIVITY_CONCURRENCY)
-    with ThreadPoolExecutor(max_workers=settings.CONNECTIVITY_CONCURRENCY) as pool:
-        futures = [pool.submit(work, run) for run in todo]
-        for future in as_completed(futures):
-            status = future.result().status
-            counts[status] = counts.get(status, 0) + 1
-            done += 1
-            if job_id:
-                set_progress(job_id, done * 100 // max(len(runs), 1), f"{done}/{len(runs)} done")
+    counts = run_batch(runs)
     outcome = outcome_of(counts)
     record(
         "connectivity.run_everything",

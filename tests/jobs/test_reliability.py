@@ -226,6 +226,61 @@ def test_test_everything_resumes_after_its_worker_is_killed(tmp_path, operator_c
 
 
 @pytest.mark.usefixtures("purged_broker")
+def test_scheduled_runs_resume_after_their_worker_is_killed(tmp_path):
+    from django.utils import timezone
+
+    from portal.runs.models import Schedule
+    from portal.runs.tasks import dispatch_due_schedules
+    from portal.tenants.models import Tenant
+
+    with gated_smtp_server() as (port, gate):
+        # The SMTP run waits at the gate; the tenant's other scheduled tests end at once
+        # ("could not run": nothing configured) before the worker is killed.
+        tenant = Tenant.objects.create(
+            name="Relay only", kind=Tenant.Kind.SERVER, auth_method=Tenant.Auth.BASIC,
+            smtp_host="127.0.0.1", smtp_port=port, smtp_security=Tenant.Security.NONE,
+        )  # fmt: skip
+        for probe in ("smtp", "imap", "pop3", "tls", "ews"):
+            Schedule.objects.create(tenant=tenant, probe=probe, next_due=timezone.now())
+        worker_a = Worker(tmp_path / "a.log", "a", **FAST)
+        try:
+            worker_a.wait_ready()
+            assert dispatch_due_schedules() == {"started": 5, "not_started": 0}
+            job = Job.objects.get(kind="connectivity.scheduled")
+
+            def only_smtp_left():
+                return [r.probe for r in ProbeRun.objects.filter(job=job) if not r.is_done] == [
+                    "smtp"
+                ]
+
+            assert wait_for(only_smtp_left, 60), worker_a.text()
+            worker_a.kill()
+        finally:
+            worker_a.stop()
+        ended_first = {r.pk: r.finished_at for r in ProbeRun.objects.filter(job=job) if r.is_done}
+        assert len(ended_first) == 4
+        gate.set()
+        worker_b = Worker(tmp_path / "b.log", "b", **FAST)
+        try:
+            worker_b.wait_ready()
+            assert _beat_until(lambda: Job.objects.get(pk=job.pk).is_done), worker_b.text()
+        finally:
+            worker_b.stop()
+    job.refresh_from_db()
+    runs = {r.pk: r for r in ProbeRun.objects.filter(job=job)}
+    assert len(runs) == 5 and ProbeRun.objects.count() == 5  # no run was created twice
+    # Runs that had finished were kept as they were; only the interrupted one ran again.
+    assert all(runs[pk].finished_at == at for pk, at in ended_first.items())
+    smtp = next(r for r in runs.values() if r.probe == "smtp")
+    assert smtp.status in {RunStatus.PASS, RunStatus.WARN}, smtp.steps
+    assert job.attempts == 2 and job.status == Job.Status.PROBLEMS  # the unconfigured ones
+    # Exactly one outcome on record per run: the finished ones were not run (or told) again.
+    events = AuditEvent.objects.filter(action="connectivity.run")
+    assert sorted(e.target_id for e in events) == sorted(str(pk) for pk in runs)
+    assert AuditEvent.objects.filter(action="job.requeue", target_id=str(job.pk)).count() == 1
+
+
+@pytest.mark.usefixtures("purged_broker")
 def test_a_pool_process_killed_mid_run_is_noticed_at_once_and_the_run_repeated(
     tmp_path, operator_client
 ):

@@ -171,8 +171,10 @@ def test_adhoc_refuses_cloud_metadata_before_connecting(
 
 
 def test_schedule_runs_when_due_and_mails_on_change(
-    operator_client, basic_smtp_tenant, eager_celery, django_capture_on_commit_callbacks
-):
+    transactional_db, operator_client, basic_smtp_tenant, eager_celery,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    # Transactional: the due runs are probed in the job's threads, which see committed rows only.
     url = f"/connectivity/tenants/{basic_smtp_tenant.pk}/schedule/"
     response = operator_client.post(
         url,
