@@ -3,7 +3,7 @@
 import pytest
 from exchangelib import Message
 from exchangelib.errors import ErrorSubscriptionNotFound
-from exchangelib.properties import CreatedEvent, DeletedEvent, ModifiedEvent, NewMailEvent
+from exchangelib.properties import CreatedEvent, ModifiedEvent, MovedEvent, NewMailEvent
 
 
 def _events(folder, sub_id, watermark):
@@ -27,9 +27,12 @@ def test_pull_subscription_reports_changes(account, account_for, new_mailbox):
 
     item.is_read = True
     item.save(update_fields=["is_read"])
+    item_id = item.id
     item.move_to_trash()
     later = _events(inbox, sub_id, notification[-1].watermark)
-    assert {type(e) for e in later} == {DeletedEvent}  # moved out of the Inbox
+    # Read, then moved to Deleted Items: the change, then one MovedEvent (not a deletion).
+    assert [type(e) for e in later] == [ModifiedEvent, MovedEvent]
+    assert (later[1].old_item_id.id, later[1].parent_folder_id.id) == (item_id, account.trash.id)
     inbox.unsubscribe(sub_id)
     with pytest.raises(ErrorSubscriptionNotFound):
         _events(inbox, sub_id, watermark)

@@ -115,6 +115,12 @@ class Base:
                    occurrence_of=master_id, start=elem.findtext(t("Start")))  # fmt: skip
         return row
 
+    def relocate(self, kind: str, row, folder, change):
+        """Run `change`, the store side of moving (kind "MovedEvent") or copying
+        ("CopiedEvent") item `row` into `folder`, which returns the new id and change key.
+        Notifications override this to report the move as one event."""
+        return change()
+
     @staticmethod
     def refuse_occurrence(row, op: str) -> None:
         if isinstance(row, dict) and "occurrence_of" in row:

@@ -255,6 +255,12 @@ class ItemWriteOps(meetings.MeetingOps, Base):
         self.store.update_item(master["id"], xml=etree.tostring(elem), change_key=change_key)
 
     def _move(self, row, folder, keep_id: bool = False, copy_only: bool = False):
+        kind = "CopiedEvent" if copy_only else "MovedEvent"
+        return self.relocate(
+            kind, row, folder, lambda: self._move_in_store(row, folder, keep_id, copy_only)
+        )
+
+    def _move_in_store(self, row, folder, keep_id: bool, copy_only: bool):
         elem = parse(row["xml"])
         if keep_id and not copy_only:
             it.stamp(elem, row["id"], row["change_key"], folder)
