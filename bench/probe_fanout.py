@@ -2,9 +2,10 @@
 
 Starts one asyncio process serving N SMTP endpoints on loopback (one port each); every endpoint
 waits ``--latency-ms`` before its banner, then speaks EHLO / STARTTLS / AUTH PLAIN / MAIL / RCPT /
-DATA.  The probe (STARTTLS, certificate checks, AUTH, test message) runs against all endpoints
-one after the other, then through the engine's fan-out (connectivity.fanout: worker processes,
-one per core, each with its share of ``--workers`` threads).  Prints one JSON line:
+DATA.  Like Exchange (Online and Server), the endpoints present an RSA 2048 certificate and
+advertise PIPELINING.  The probe (STARTTLS, certificate checks, AUTH, test message) runs against
+all endpoints one after the other, then through the engine's fan-out (connectivity.fanout: worker
+processes, one per core, each with its share of ``--workers`` threads).  Prints one JSON line:
 
     {"endpoints": 500, "latency_ms": 100, "sequential_s": ..., "fanout_s": ..., "ratio": ...,
      "client_cpu_ms_per_probe": ..., "peer_cpu_ms_per_probe": ..., "cores": 2, "floor_s": ...,
@@ -50,9 +51,10 @@ USER, PASSWORD = "bench@contoso.test", "bench-password"
 
 
 def make_pki(directory: str) -> tuple[str, str, str]:
+    """A CA and a localhost certificate, RSA 2048 as Exchange's certificates are."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     now = dt.datetime.now(dt.UTC)
@@ -60,7 +62,7 @@ def make_pki(directory: str) -> tuple[str, str, str]:
     def name(cn):
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
-    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_key = rsa.generate_private_key(65537, 2048)
     ca = (
         x509.CertificateBuilder()
         .subject_name(name("Bench Root"))
@@ -76,7 +78,7 @@ def make_pki(directory: str) -> tuple[str, str, str]:
         )
         .sign(ca_key, hashes.SHA256())
     )
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = rsa.generate_private_key(65537, 2048)
     leaf = (
         x509.CertificateBuilder()
         .subject_name(name("localhost"))
@@ -126,7 +128,7 @@ async def _session(reader, writer, tls_ctx: ssl.SSLContext, latency: float) -> N
             break
         verb = line.decode(errors="replace").strip().split(" ", 1)[0].upper()
         if verb == "EHLO":
-            ext = ["250-bench.contoso.test", "250-SIZE 36700160", "250-8BITMIME"]
+            ext = ["250-bench.contoso.test", "250-SIZE 36700160", "250-PIPELINING", "250-8BITMIME"]
             ext.append("250 AUTH PLAIN LOGIN" if tls else "250 STARTTLS")
             await reply("\r\n".join(ext))
         elif verb == "STARTTLS" and not tls:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import ipaddress
 import os
 import queue
@@ -76,6 +77,13 @@ def _unmap(ip: ipaddress.IPv4Address | ipaddress.IPv6Address):
 
 def refusal_reason(address: str, *, allow_link_local: bool = False) -> str | None:
     """Why ``address`` is refused, or None when it may be contacted."""
+    return _refusal_reason(address, allow_link_local)
+
+
+# A verdict depends on the address text alone, and a fan-out vets the same few addresses for
+# every probe (twice: after resolving and before connecting), so verdicts are remembered.
+@functools.lru_cache(maxsize=4096)
+def _refusal_reason(address: str, allow_link_local: bool) -> str | None:
     try:
         ip = _unmap(ipaddress.ip_address(address.split("%", 1)[0]))
     except ValueError:
@@ -106,6 +114,8 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 
 def _is_ip(host: str) -> bool:
+    if not host[:1].isdigit() and ":" not in host:
+        return False  # a name (IP literals start with a digit or contain a colon)
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -208,8 +218,7 @@ def connect(
 ) -> socket.socket:
     """Open a TCP connection to an already vetted IP address (checked again here)."""
     check_address(address, allow_link_local=allow_link_local)
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET  # vetted: an IP literal
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:

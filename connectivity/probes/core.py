@@ -17,11 +17,10 @@ Typical probe body::
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -239,36 +238,11 @@ class Recorder:
                 self.record(name, Status.SKIP, reason)
                 done.add(name)
 
-    @contextlib.contextmanager
-    def step(self, name: str, *, fatal: bool = True, hints: HintFn | None = None) -> Iterator:
+    def step(self, name: str, *, fatal: bool = True, hints: HintFn | None = None) -> _StepBlock:
         """Time one step. Exceptions become a ``fail`` step; fatal ones abort the probe."""
         if name not in self.plan:
             self.plan.append(name)
-        step = Step(name)
-        handle = StepHandle(step)
-        started = time.perf_counter()
-        failed = False
-        try:
-            yield handle
-        except StepSkipped as exc:
-            step.status, step.detail = Status.SKIP, exc.detail
-        except StepWarned as exc:
-            step.status, step.detail, step.hint = Status.WARN, exc.detail, exc.hint
-        except StepFailed as exc:
-            step.status, step.detail, step.hint = Status.FAIL, exc.detail, exc.hint
-            failed = True
-        except ProbeAborted:
-            raise
-        except Exception as exc:
-            explained = hints(exc) if hints else None
-            detail, hint = explained or explain_exception(exc, self.timeout)
-            step.status, step.detail, step.hint = Status.FAIL, detail, hint
-            failed = True
-        step.ms = round((time.perf_counter() - started) * 1000)
-        self._emit(step)
-        if failed and fatal:
-            self.aborted_by = name
-            raise ProbeAborted(name)
+        return _StepBlock(self, Step(name), fatal, hints)
 
     def __enter__(self) -> Recorder:
         return self
@@ -285,6 +259,45 @@ class Recorder:
     def failed(self, name: str) -> bool:
         step = self.result.step(name)
         return step is not None and step.status == Status.FAIL
+
+
+class _StepBlock:
+    """The ``with rec.step(...)`` block: a plain context manager, not a generator one, because a
+    probe runs a dozen steps and a fan-out runs hundreds of probes per core."""
+
+    __slots__ = ("rec", "step", "fatal", "hints", "started")
+
+    def __init__(self, rec: Recorder, step: Step, fatal: bool, hints: HintFn | None) -> None:
+        self.rec, self.step, self.fatal, self.hints = rec, step, fatal, hints
+
+    def __enter__(self) -> StepHandle:
+        self.started = time.perf_counter()
+        return StepHandle(self.step)
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        step, failed = self.step, False
+        if exc_type is None:
+            pass
+        elif issubclass(exc_type, StepSkipped):
+            step.status, step.detail = Status.SKIP, exc.detail
+        elif issubclass(exc_type, StepWarned):
+            step.status, step.detail, step.hint = Status.WARN, exc.detail, exc.hint
+        elif issubclass(exc_type, StepFailed):
+            step.status, step.detail, step.hint = Status.FAIL, exc.detail, exc.hint
+            failed = True
+        elif issubclass(exc_type, ProbeAborted) or not issubclass(exc_type, Exception):
+            return False  # an abort from a nested step, or KeyboardInterrupt/SystemExit
+        else:
+            explained = self.hints(exc) if self.hints else None
+            detail, hint = explained or explain_exception(exc, self.rec.timeout)
+            step.status, step.detail, step.hint = Status.FAIL, detail, hint
+            failed = True
+        step.ms = round((time.perf_counter() - self.started) * 1000)
+        self.rec._emit(step)  # noqa: SLF001 - the block is part of the recorder
+        if failed and self.fatal:
+            self.rec.aborted_by = step.name
+            raise ProbeAborted(step.name) from None
+        return True  # the step's exception is recorded, not raised
 
 
 def _mentions(message: Msg, secrets: list[str]) -> bool:

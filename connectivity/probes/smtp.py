@@ -25,6 +25,7 @@ from connectivity.probes.core import (
     validate_port,
 )
 from connectivity.probes.replycodes import describe
+from connectivity.probes.smtpclient import ACCEPTED, ProbeSMTP
 from connectivity.probes.tcp import CONNECT, RESOLVE, open_connection
 
 BANNER = N_("Banner")
@@ -38,18 +39,6 @@ DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 SECURITY_MODES = tuple(DEFAULT_PORTS)
 AUTH_METHODS = ("auto", "plain", "login", "xoauth2")
 MSGID_DOMAIN = testmessage.MSGID_DOMAIN
-
-
-class _ProbeSMTP(smtplib.SMTP):
-    """smtplib on a socket we opened ourselves (to the vetted IP, never re-resolved)."""
-
-    def __init__(self, sock: socket.socket, host: str, local_hostname: str, timeout: float):
-        self._sock_in = sock
-        super().__init__(local_hostname=local_hostname, timeout=timeout)
-        self._host = host  # used by starttls() for SNI
-
-    def _get_socket(self, host, port, timeout):
-        return self._sock_in
 
 
 def _auth_features(smtp: smtplib.SMTP) -> list[str]:
@@ -139,7 +128,7 @@ def probe_smtp(
     secrets = sasl.secret_forms(username, password, token)
     rec = Recorder("smtp", f"{host}:{port}", plan, on_step, secrets, timeout=timeout)
 
-    smtp: _ProbeSMTP | None = None
+    smtp: ProbeSMTP | None = None
     with rec:
         sock = open_connection(
             rec, host, port, timeout=timeout, allow_link_local=allow_link_local, resolver=resolver
@@ -152,7 +141,7 @@ def probe_smtp(
                 raise
             tlsmod.evaluate(rec, sock, host, ca_file)
         local_name = ehlo_name or _address_literal(sock)
-        smtp = _ProbeSMTP(sock, host, local_name, timeout)
+        smtp = ProbeSMTP(sock, host, local_name, timeout)
         try:
             _run(rec, smtp, host, port, security, ca_file, username, password, token,
                  auth_method, mail_from, rcpt_to, subject)  # fmt: skip
@@ -178,7 +167,7 @@ def _close(smtp: smtplib.SMTP) -> None:
         smtp.close()
 
 
-def _run(rec: Recorder, smtp: _ProbeSMTP, host, port, security, ca_file, username, password,
+def _run(rec: Recorder, smtp: ProbeSMTP, host, port, security, ca_file, username, password,
          token, auth_method, mail_from, rcpt_to, subject) -> None:  # fmt: skip
     with rec.step(BANNER, hints=_reply_hints) as s:
         code, msg = smtp.connect(host, port)
@@ -285,18 +274,26 @@ def _authenticate(rec, smtp, security, encrypted, username, password, token, aut
 def _send(rec, smtp, mail_from, rcpt_to, subject):
     with rec.step(SEND, hints=_reply_hints) as s:
         message, message_id = testmessage.build(mail_from, rcpt_to, subject)
-        for stage, call in (
-            ("MAIL FROM", lambda: smtp.mail(mail_from)),
-            ("RCPT TO", lambda: smtp.rcpt(rcpt_to)),
-        ):
-            code, reply = call()
-            if code not in (250, 251):
+        replies = smtp.transaction(mail_from, rcpt_to)
+        for stage, code, reply in replies:
+            if code not in ACCEPTED[stage]:
+                if replies[-1][1] == 354:  # pipelined DATA went through: end it empty
+                    _end_abandoned_message(smtp)
                 detail, hint = describe(code, reply)
                 s.fail(N_("%(stage)s rejected: %(detail)s", stage=stage, detail=detail), hint)
-        code, reply = smtp.data(message)
+        code, reply = smtp.message(message)
         if code != 250:
             detail, hint = describe(code, reply)
             s.fail(N_("DATA rejected: %(detail)s", detail=detail), hint)
         # The Message-ID is what an admin searches for in message trace.
         s.detail = N_("accepted as %(message_id)s: %(reply)s", message_id=message_id,
                       reply=f"{code} {reply.decode('utf-8', 'replace')}")  # fmt: skip
+
+
+def _end_abandoned_message(smtp: ProbeSMTP) -> None:
+    """RFC 2920 3.1: a DATA accepted after its recipient was refused still needs its end."""
+    try:
+        smtp.send(b".\r\n")
+        smtp.getreply()
+    except (OSError, smtplib.SMTPException):
+        pass  # the refusal already reported is what the admin needs

@@ -6,6 +6,9 @@ is always the same shape (plain addresses, a short ASCII subject, a generated Me
 that shape the bytes are written directly.  Anything else — a subject that needs encoding or
 folding, an address that is not a plain ``local@domain`` — goes through ``EmailMessage`` as
 before.  Both paths give the same bytes for the same input (tests/connectivity compares them).
+
+Lines end in CRLF, as SMTP requires (RFC 5321 2.3.8): servers that refuse bare line feeds
+(they are how SMTP smuggling works) would otherwise reject the probe's message.
 """
 
 from __future__ import annotations
@@ -25,10 +28,10 @@ _DATE = re.compile(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} 
 _MSGID = re.compile(r"<[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+>")
 
 _TRAILER = (
-    'Content-Type: text/plain; charset="utf-8"\n'
-    "Content-Transfer-Encoding: 7bit\n"
-    "MIME-Version: 1.0\n"
-    "\n" + BODY
+    'Content-Type: text/plain; charset="utf-8"\r\n'
+    "Content-Transfer-Encoding: 7bit\r\n"
+    "MIME-Version: 1.0\r\n"
+    "\r\n" + BODY.replace("\n", "\r\n")
 ).encode("ascii")
 
 
@@ -56,7 +59,7 @@ def build_with_email_package(mail_from, rcpt_to, subject, date, message_id) -> b
     msg["Date"] = date
     msg["Message-ID"] = message_id
     msg.set_content(BODY)
-    return msg.as_bytes()
+    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
 
 
 def _direct(mail_from, rcpt_to, subject, date, message_id) -> bytes | None:
@@ -75,6 +78,6 @@ def _direct(mail_from, rcpt_to, subject, date, message_id) -> bytes | None:
     if len(msgid_line) > MAX_LINE:
         if len(message_id) + 1 > MAX_LINE:
             return None
-        msgid_line = f"Message-ID:\n {message_id}"  # one token: it moves to its own line
+        msgid_line = f"Message-ID:\r\n {message_id}"  # one token: it moves to its own line
     lines.append(msgid_line)
-    return ("\n".join(lines) + "\n").encode("ascii") + _TRAILER
+    return ("\r\n".join(lines) + "\r\n").encode("ascii") + _TRAILER

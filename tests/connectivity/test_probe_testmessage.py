@@ -45,6 +45,7 @@ def test_direct_bytes_equal_the_email_packages_for_every_input():
         )
         built, reported = testmessage.build(mail_from, rcpt_to, subject, date, message_id)
         assert built == reference, (mail_from, rcpt_to, subject, date, message_id)
+        assert b"\n" not in built.replace(b"\r\n", b""), "bare LF: servers may refuse it"
         assert reported == message_id
         direct += testmessage._direct(mail_from, rcpt_to, subject, date, message_id) is not None
     assert direct > 100  # the common shape really takes the direct path
@@ -62,7 +63,8 @@ def test_the_default_message_takes_the_direct_path_and_parses_back():
     assert parsed["Message-ID"].strip() == message_id  # folded onto its own line when long
     assert message_id.endswith("@exchange-interop.invalid>")
     assert parsed["From"] == "relay@contoso.com" and parsed["To"] == "noc@contoso.com"
-    assert parsed.get_content() == testmessage.BODY
+    assert parsed.get_content().replace("\r\n", "\n") == testmessage.BODY
+    assert b"\n" not in message.replace(b"\r\n", b""), "every line ends in CRLF (RFC 5321)"
 
 
 def test_the_server_receives_the_message_id_the_send_step_reports(pki):
@@ -73,7 +75,9 @@ def test_the_server_receives_the_message_id_the_send_step_reports(pki):
             rcpt_to="bob@contoso.test", subject="Größe und Maß", ca_file=pki.ca_file, timeout=5,
         )  # fmt: skip
     assert result.ok, result.to_dict()
-    received = email.message_from_bytes(handler.messages[0], policy=email.policy.default)
+    raw = handler.messages[0]
+    assert b"\n" not in raw.replace(b"\r\n", b""), "the wire carries CRLF lines only"
+    received = email.message_from_bytes(raw, policy=email.policy.default)
     assert received["Subject"] == "Größe und Maß"  # encoded by the email package, as before
     sent = result.step("Send test message").detail
     assert f"accepted as {received['Message-ID'].strip()}: 250" in sent
