@@ -104,10 +104,20 @@ class ProbeSMTP(smtplib.SMTP):
             raise ValueError("addresses must not contain CR or LF")  # as putcmd() refuses them
         commands = (("MAIL FROM", f"mail FROM:<{mail_from}>"), ("RCPT TO", f"rcpt TO:<{rcpt_to}>"),
                     ("DATA", "data"))  # fmt: skip
+        replies = []
         if self.has_extn("pipelining"):
             self.send("".join(f"{command}\r\n" for _stage, command in commands))
-            return [(stage, *self.getreply()) for stage, _command in commands]
-        replies = []
+            for stage, _command in commands:
+                try:
+                    replies.append((stage, *self.getreply()))
+                except smtplib.SMTPServerDisconnected:
+                    # A refusal may be the server's last word (421 closes the connection, RFC
+                    # 5321 3.8): the replies to the commands after it never come, and the
+                    # refusal is what the admin needs to see.
+                    if any(code not in ACCEPTED[done] for done, code, _text in replies):
+                        return replies
+                    raise
+            return replies
         for stage, command in commands:
             self.putcmd(command)
             code, text = self.getreply()
