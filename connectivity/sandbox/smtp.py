@@ -33,7 +33,8 @@ def message_element(raw: bytes) -> etree._Element:
     kind = "HTML" if part is not None and part.get_content_subtype() == "html" else "Text"
     sub(elem, t("Body"), body, BodyType=kind)
     if msg.get("Message-ID"):
-        sub(elem, t("InternetMessageId"), str(msg["Message-ID"]))
+        # A long id is folded onto its own line; unfolded it keeps the fold's leading space.
+        sub(elem, t("InternetMessageId"), str(msg["Message-ID"]).strip())
     for header, tag in (("To", "ToRecipients"), ("Cc", "CcRecipients")):
         addresses = email.utils.getaddresses([str(v) for v in msg.get_all(header, [])])
         if addresses:
@@ -85,6 +86,17 @@ class _Handler:
             log.info("SMTP AUTH XOAUTH2 refused: application has no grant for the mailbox")
             return AuthResult(success=False, handled=False)
         return AuthResult(success=True, auth_data=user)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        """Offer PIPELINING (RFC 2920) before and after STARTTLS, as Exchange does.
+
+        aiosmtpd reads and answers pipelined commands in order anyway; without the keyword a
+        client (the portal's own probe among them) would send MAIL, RCPT and DATA one by one.
+        """
+        session.host_name = hostname  # aiosmtpd leaves this to a handle_EHLO hook
+        size = [i for i, line in enumerate(responses) if line.startswith("250-SIZE")]
+        at = size[0] + 1 if size else 1  # Exchange lists it right after SIZE
+        return [*responses[:at], "250-PIPELINING", *responses[at:]]
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if not session.authenticated:

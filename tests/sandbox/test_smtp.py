@@ -94,3 +94,47 @@ def test_xoauth2_with_an_app_token_needs_a_grant_for_the_mailbox(info, new_mailb
     assert _xoauth2(info, mailbox["address"], full)[0] == 235
     assert _xoauth2(info, mailbox["address"], limited["access_token"])[0] == 535
     assert _xoauth2(info, mailbox["address"], full[:-4] + "AAAA")[0] == 535
+
+
+def test_ehlo_offers_pipelining_before_and_after_starttls_as_exchange_does(info):
+    with smtplib.SMTP(info["smtp_host"], info["smtp_port"], timeout=10) as smtp:
+        smtp.ehlo()
+        assert "pipelining" in smtp.esmtp_features
+        smtp.starttls(context=tls_context(info))
+        smtp.ehlo()
+        assert "pipelining" in smtp.esmtp_features
+        lines = smtp.ehlo_resp.splitlines()
+        assert lines[lines.index(b"PIPELINING") - 1].startswith(b"SIZE")  # Exchange's order
+
+
+def _probe(info, sender, rcpt, subject):
+    from connectivity.probes.smtp import probe_smtp
+
+    return probe_smtp(
+        info["smtp_host"], info["smtp_port"], username=sender["address"],
+        password=sender["password"], mail_from=sender["address"], rcpt_to=rcpt,
+        subject=subject, ca_file=info["ca_file"], timeout=10,
+    )  # fmt: skip
+
+
+def test_the_probe_pipelines_its_test_message_into_the_inbox(info, new_mailbox, account_for):
+    sender, rcpt = new_mailbox(), new_mailbox()
+    subject = f"probe test {uuid.uuid4().hex[:6]}"
+    result = _probe(info, sender, rcpt["address"], subject)
+    assert result.ok, result.to_dict()
+    assert "PIPELINING" in result.step("EHLO").detail  # so MAIL, RCPT and DATA went in one write
+    [found] = list(account_for(rcpt["address"]).inbox.filter(subject=subject))
+    sent = result.step("Send test message").detail
+    # The Message-ID the probe reports is the one the mailbox holds, as message trace shows it.
+    assert sent.startswith(f"accepted as {found.message_id}: 250 2.6.0")
+
+
+def test_a_pipelined_unknown_recipient_is_named_and_the_session_ends_cleanly(info, new_mailbox):
+    sender = new_mailbox()
+    nobody = f"nobody-{uuid.uuid4().hex[:6]}@{info['domain']}"
+    result = _probe(info, sender, nobody, "never delivered")
+    step = result.step("Send test message")
+    assert step.status == "fail"
+    # aiosmtpd answers the pipelined DATA with 503 (no recipient): nothing to end.
+    assert step.detail.startswith("RCPT TO rejected: 550 5.1.10 RESOLVER.ADR.RecipientNotFound")
+    assert [s.name for s in result.steps if s.status == "fail"] == ["Send test message"]
