@@ -52,6 +52,10 @@ class ProbeSMTP(smtplib.SMTP):
                 raise smtplib.SMTPResponseException(500, "Line too long.")
             try:
                 chunk = self.sock.recv(READ_SIZE) if self.sock is not None else b""
+            except TimeoutError:
+                # A server that stays silent did not hang up: the step says it timed out.
+                self.close()
+                raise
             except OSError as exc:
                 self.close()
                 raise smtplib.SMTPServerDisconnected(
@@ -110,7 +114,7 @@ class ProbeSMTP(smtplib.SMTP):
             for stage, _command in commands:
                 try:
                     replies.append((stage, *self.getreply()))
-                except smtplib.SMTPServerDisconnected:
+                except (smtplib.SMTPServerDisconnected, TimeoutError):
                     # A refusal may be the server's last word (421 closes the connection, RFC
                     # 5321 3.8): the replies to the commands after it never come, and the
                     # refusal is what the admin needs to see.

@@ -200,3 +200,16 @@ def test_bytes_injected_after_the_220_in_clear_text_break_the_handshake(pki, tls
     assert verbs(server) == ["EHLO", "STARTTLS"]
     assert "injected" not in str(result.to_dict())
     no_traceback(result)
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_a_server_that_stays_silent_times_out_in_words_not_as_a_hang_up(pki, tls, pipelining):
+    silent = {"MAIL": None, "RCPT": None, "DATA": None}  # connected, then no word at all
+    with ScriptedSMTP(tls=tls, pipelining=pipelining, replies=silent) as server:
+        result = probe_smtp("localhost", server.port, mail_from=FROM, rcpt_to=TO,
+                            ca_file=pki.ca_file, timeout=1)  # fmt: skip
+    step = result.step("Send test message")
+    assert step.status == Status.FAIL
+    assert step.detail == "no answer after 1 s: the connection timed out", step.detail
+    assert "closed the connection" not in step.detail
+    no_traceback(result)
