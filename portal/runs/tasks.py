@@ -6,6 +6,7 @@ from django.utils import timezone, translation
 
 from portal.audit import context
 from portal.audit.api import record
+from portal.audit.models import AuditEvent
 from portal.jobs.api import QueueUnavailable, start_job
 from portal.jobs.execution import JobTask
 from portal.jobs.models import Job
@@ -115,11 +116,29 @@ def run_scheduled_task(run_ids: list[int]) -> dict:
     others again. Each run has its own audit event and status-change mail, as on its own.
     """
     runs = list(ProbeRun.objects.filter(pk__in=run_ids).order_by("id"))
+    _record_unrecorded(runs)
     counts = run_batch(runs, after=_after_run)
     with translation.override("en"):  # stored in English, translated when shown
         message = counts_in_words(counts)
     return {"runs": len(runs), "statuses": counts, "outcome": outcome_of(counts),
             "message": message}  # fmt: skip
+
+
+def _record_unrecorded(runs: list[ProbeRun]) -> None:
+    """A worker that died between finishing a run and recording it left a run that is done but
+    has no audit event (nor its status-change mail): the job sent again records it now."""
+    done = {str(run.pk): run for run in runs if run.is_done}
+    if not done:
+        return
+    recorded = set(
+        AuditEvent.objects.filter(
+            action="connectivity.run", target_type=ProbeRun._meta.label_lower,
+            target_id__in=list(done),
+        ).values_list("target_id", flat=True)
+    )  # fmt: skip
+    for pk, run in done.items():
+        if pk not in recorded:
+            _after_run(ProbeRun.objects.select_related("tenant").get(pk=run.pk))
 
 
 def _english_label(run: ProbeRun) -> str:

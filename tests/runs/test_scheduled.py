@@ -205,3 +205,31 @@ def test_a_mail_that_cannot_go_is_on_record_and_the_other_runs_go_on(
     notes = AuditEvent.objects.filter(action="connectivity.notify")
     assert notes.count() == 3 and all(e.result == "failure" for e in notes)
     assert all("ConnectionRefusedError" in e.after["error"] for e in notes)
+
+
+def test_a_run_its_dead_worker_finished_but_never_recorded_is_recorded_on_resume(
+    transactional_db, settings
+):
+    """The worker died between saving a run as finished and writing its audit event and mail:
+    the job sent again does not run it again, so it records it then, once."""
+    from portal.runs.tasks import run_scheduled_task
+
+    settings.CONNECTIVITY_CONCURRENCY = 2
+    with counting_smtp(hold=0) as (port, peer):
+        [schedule] = _relay_schedules(1, port)
+        Schedule.objects.filter(pk=schedule.pk).update(last_status=RunStatus.FAIL)
+        finished = ProbeRun.objects.create(
+            tenant=schedule.tenant, probe="smtp", schedule=schedule, status=RunStatus.PASS,
+            started_at=timezone.now(), finished_at=timezone.now(),
+        )  # fmt: skip
+        pending = ProbeRun.objects.create(tenant=schedule.tenant, probe="smtp", schedule=schedule)
+        ids = [finished.pk, pending.pk]
+        run_scheduled_task(run_ids=ids)
+        run_scheduled_task(run_ids=ids)  # sent a third time: nothing twice
+    assert peer.sessions == 1  # only the unfinished run was probed
+    events = AuditEvent.objects.filter(action="connectivity.run")
+    assert sorted(int(e.target_id) for e in events) == sorted(ids)
+    assert {e.result for e in events} == {"success"}
+    # The recorded run turned the schedule from fail to pass: its mail went, once.
+    assert [m.to for m in mail.outbox] == [["noc0@contoso.test"]]
+    assert "fail → pass" in mail.outbox[0].subject
