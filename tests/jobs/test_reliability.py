@@ -178,6 +178,35 @@ def test_a_stopped_redis_gives_words_not_a_500_and_leaves_nothing_queued(
         assert b"The job queue is not available" in admin_client.get(verify["Location"]).content
 
 
+def _kill_when_only_smtp_is_left(tmp_path, start) -> tuple[Job, dict]:
+    """Start a batch with a worker, kill it (SIGKILL) while only the gated SMTP run is left;
+    return the job and when each run that had ended ended."""
+    worker_a = Worker(tmp_path / "a.log", "a", **FAST)
+    try:
+        worker_a.wait_ready()
+        job = start()
+
+        def only_smtp_left():
+            runs = ProbeRun.objects.filter(job=job)
+            return runs.count() > 1 and [r.probe for r in runs if not r.is_done] == ["smtp"]
+
+        assert wait_for(only_smtp_left, 60), worker_a.text()
+        worker_a.kill()
+    finally:
+        worker_a.stop()
+    return job, {r.pk: r.finished_at for r in ProbeRun.objects.filter(job=job) if r.is_done}
+
+
+def _finish_with_a_second_worker(tmp_path, job: Job, gate) -> None:
+    gate.set()
+    worker_b = Worker(tmp_path / "b.log", "b", **FAST)
+    try:
+        worker_b.wait_ready()
+        assert _beat_until(lambda: Job.objects.get(pk=job.pk).is_done), worker_b.text()
+    finally:
+        worker_b.stop()
+
+
 @pytest.mark.usefixtures("purged_broker")
 def test_test_everything_resumes_after_its_worker_is_killed(tmp_path, operator_client):
     from portal.tenants.models import Tenant
@@ -189,29 +218,15 @@ def test_test_everything_resumes_after_its_worker_is_killed(tmp_path, operator_c
             name="Relay only", kind=Tenant.Kind.SERVER, auth_method=Tenant.Auth.BASIC,
             smtp_host="127.0.0.1", smtp_port=port, smtp_security=Tenant.Security.NONE,
         )  # fmt: skip
-        worker_a = Worker(tmp_path / "a.log", "a", **FAST)
-        try:
-            worker_a.wait_ready()
+
+        def start():
             response = operator_client.post("/connectivity/everything/")
             job = Job.objects.get(kind="connectivity.everything")
             assert response["Location"] == f"/jobs/{job.pk}/"
+            return job
 
-            def only_smtp_left():
-                runs = ProbeRun.objects.filter(job=job)
-                return runs.count() > 1 and [r.probe for r in runs if not r.is_done] == ["smtp"]
-
-            assert wait_for(only_smtp_left, 60), worker_a.text()
-            worker_a.kill()
-        finally:
-            worker_a.stop()
-        ended_first = {r.pk: r.finished_at for r in ProbeRun.objects.filter(job=job) if r.is_done}
-        gate.set()
-        worker_b = Worker(tmp_path / "b.log", "b", **FAST)
-        try:
-            worker_b.wait_ready()
-            assert _beat_until(lambda: Job.objects.get(pk=job.pk).is_done), worker_b.text()
-        finally:
-            worker_b.stop()
+        job, ended_first = _kill_when_only_smtp_is_left(tmp_path, start)
+        _finish_with_a_second_worker(tmp_path, job, gate)
     job.refresh_from_db()
     runs = {r.pk: r for r in ProbeRun.objects.filter(job=job)}
     assert len(runs) == len(ended_first) + 1  # no run was created twice
@@ -242,30 +257,14 @@ def test_scheduled_runs_resume_after_their_worker_is_killed(tmp_path):
         )  # fmt: skip
         for probe in ("smtp", "imap", "pop3", "tls", "ews"):
             Schedule.objects.create(tenant=tenant, probe=probe, next_due=timezone.now())
-        worker_a = Worker(tmp_path / "a.log", "a", **FAST)
-        try:
-            worker_a.wait_ready()
+
+        def start():
             assert dispatch_due_schedules() == {"started": 5, "not_started": 0}
-            job = Job.objects.get(kind="connectivity.scheduled")
+            return Job.objects.get(kind="connectivity.scheduled")
 
-            def only_smtp_left():
-                return [r.probe for r in ProbeRun.objects.filter(job=job) if not r.is_done] == [
-                    "smtp"
-                ]
-
-            assert wait_for(only_smtp_left, 60), worker_a.text()
-            worker_a.kill()
-        finally:
-            worker_a.stop()
-        ended_first = {r.pk: r.finished_at for r in ProbeRun.objects.filter(job=job) if r.is_done}
+        job, ended_first = _kill_when_only_smtp_is_left(tmp_path, start)
         assert len(ended_first) == 4
-        gate.set()
-        worker_b = Worker(tmp_path / "b.log", "b", **FAST)
-        try:
-            worker_b.wait_ready()
-            assert _beat_until(lambda: Job.objects.get(pk=job.pk).is_done), worker_b.text()
-        finally:
-            worker_b.stop()
+        _finish_with_a_second_worker(tmp_path, job, gate)
     job.refresh_from_db()
     runs = {r.pk: r for r in ProbeRun.objects.filter(job=job)}
     assert len(runs) == 5 and ProbeRun.objects.count() == 5  # no run was created twice
