@@ -115,4 +115,4 @@ def fill_from_mime(elem: etree._Element) -> None:
         copied = etree.SubElement(elem, t("Sender"))
         copied.extend(etree.fromstring(etree.tostring(sender)))
     if msg.get("Message-ID") and elem.find(t("InternetMessageId")) is None:
-        etree.SubElement(elem, t("InternetMessageId")).text = str(msg["Message-ID"])
+        etree.SubElement(elem, t("InternetMessageId")).text = str(msg["Message-ID"]).strip()

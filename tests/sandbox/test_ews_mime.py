@@ -62,3 +62,16 @@ def test_get_item_body_type_text_and_html(info, account):
         resp = soap(info, token, request, impersonate=account.primary_smtp_address)
         body = etree.fromstring(resp.content).find(f".//{tns}Body")
         assert body.get("BodyType") == body_type and body.text.strip() == expected
+
+
+def test_a_folded_message_id_is_read_without_its_fold(account):
+    """A long Message-ID header folded onto its own line keeps no leading space (Exchange's
+    InternetMessageId is the id itself), so a message trace search for it matches."""
+    message_id = "<" + "7" * 70 + "@probe.exchange-interop.invalid>"
+    raw = (
+        b"From: sender@example.com\r\nTo: someone@example.com\r\nSubject: folded id\r\n"
+        b"Message-ID:\r\n " + message_id.encode() + b"\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nbody\r\n"
+    )
+    Message(account=account, folder=account.inbox, mime_content=raw).save()
+    assert account.inbox.get(subject="folded id").message_id == message_id
