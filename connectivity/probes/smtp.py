@@ -25,7 +25,7 @@ from connectivity.probes.core import (
     validate_port,
 )
 from connectivity.probes.replycodes import describe
-from connectivity.probes.smtpclient import ACCEPTED, ProbeSMTP
+from connectivity.probes.smtpclient import ACCEPTED, MAX_LINE, ProbeSMTP, ReplyTooLong
 from connectivity.probes.tcp import CONNECT, RESOLVE, open_connection
 
 BANNER = N_("Banner")
@@ -46,6 +46,12 @@ def _auth_features(smtp: smtplib.SMTP) -> list[str]:
 
 
 def _reply_hints(exc: BaseException):
+    if isinstance(exc, ReplyTooLong):
+        return (
+            N_("the server sent a reply line longer than %(limit)s bytes", limit=MAX_LINE),
+            N_("SMTP reply lines are short: check that this port is an SMTP service (not HTTP or "
+               "another protocol) and that no device in between alters the conversation."),
+        )  # fmt: skip
     if isinstance(exc, smtplib.SMTPResponseException):
         return describe(exc.smtp_code, exc.smtp_error)
     if isinstance(exc, smtplib.SMTPServerDisconnected):

@@ -20,6 +20,11 @@ READ_SIZE = 65536
 ACCEPTED = {"MAIL FROM": (250, 251), "RCPT TO": (250, 251), "DATA": (354,)}
 
 
+class ReplyTooLong(smtplib.SMTPResponseException):
+    """A reply line over MAX_LINE bytes: refused here (as smtplib refuses it), not sent by the
+    server, so the probe says so in its own words instead of explaining a 500 reply."""
+
+
 class ProbeSMTP(smtplib.SMTP):
     """smtplib on a socket we opened ourselves (to the vetted IP, never re-resolved)."""
 
@@ -49,7 +54,7 @@ class ProbeSMTP(smtplib.SMTP):
         while end < 0:
             if len(buffered) > MAX_LINE:
                 self.close()
-                raise smtplib.SMTPResponseException(500, "Line too long.")
+                raise ReplyTooLong(500, "Line too long.")
             try:
                 chunk = self.sock.recv(READ_SIZE) if self.sock is not None else b""
             except TimeoutError:
@@ -70,7 +75,7 @@ class ProbeSMTP(smtplib.SMTP):
         line = buffered[: end + 1]
         if len(line) > MAX_LINE:
             self.close()
-            raise smtplib.SMTPResponseException(500, "Line too long.")
+            raise ReplyTooLong(500, "Line too long.")
         return line
 
     def getreply(self) -> tuple[int, bytes]:
