@@ -2,7 +2,6 @@
 buttons that act on a running or finished job (cancel, retry the failed mailboxes)."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
@@ -19,26 +18,12 @@ from portal.jobs.api import QueueUnavailable
 from portal.jobs.models import Job
 from portal.lib.access import Role, get_object_for_user, requires
 from portal.lib.htmx import render
+from portal.lib.paging import paginate
 
-PAGE_SIZE = 50
 TARGETS_PAGE = 50
 RESULTS_PAGE = 50
 FINISHED = (Job.Status.SUCCEEDED, Job.Status.WARNING, Job.Status.PROBLEMS)
 RETRYABLE = (Target.Status.FAILED, Target.Status.PARTLY, Target.Status.CANCELLED)
-
-
-def _page(request, items, per_page: int, param: str):
-    """One page (two queries) whose links keep the rest of the query (another table's page)."""
-    page = Paginator(items, per_page).get_page(request.GET.get(param))
-    query = request.GET.copy()
-
-    def link(number: int) -> str:
-        query[param] = str(number)
-        return "?" + query.urlencode()
-
-    page.previous_link = link(page.previous_page_number()) if page.has_previous() else ""
-    page.next_link = link(page.next_page_number()) if page.has_next() else ""
-    return page
 
 
 def _jobs():
@@ -48,7 +33,7 @@ def _jobs():
 @requires()
 @require_GET
 def index(request):
-    page = _page(request, _jobs().order_by("-job__created_at"), PAGE_SIZE, "page")
+    page = paginate(request, _jobs().order_by("-job__created_at"))
     has_grants = Grant.objects.filter(status=Grant.Status.ACTIVE).exists()
     return render(request, "ewsjobs/list.html", {"page": page, "has_grants": has_grants})
 
@@ -72,11 +57,11 @@ def detail(request, pk):
         _jobs().select_related("dry_run_of__job", "retry_of__job"), request.user, pk=pk
     )
     job = ewsjob.job
-    targets = _page(request, ewsjob.targets.all(), TARGETS_PAGE, "mpage")
+    targets = paginate(request, ewsjob.targets.all(), per_page=TARGETS_PAGE, param="mpage")
     results = None
     if shows_results(ewsjob):
         rows = ewsjob.results.select_related("target").order_by("target__mailbox", "position")
-        results = _page(request, rows, RESULTS_PAGE, "rpage")
+        results = paginate(request, rows, per_page=RESULTS_PAGE, param="rpage")
     real_runs = list(ewsjob.real_runs.select_related("job").order_by("-job__created_at")[:5])
     retries = list(ewsjob.retries.select_related("job").order_by("-job__created_at")[:5])
     retryable = job.is_done and ewsjob.targets.filter(status__in=RETRYABLE).exists()
