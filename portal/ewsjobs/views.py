@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from portal.audit.api import record
 from portal.ewsjobs import export, finish, present, start
 from portal.ewsjobs.forms import FORMS
-from portal.ewsjobs.models import EwsJob, Target
+from portal.ewsjobs.models import EwsJob, Found, Target
 from portal.ewsjobs.scope import Refused
 from portal.grants.models import Grant
 from portal.jobs.api import QueueUnavailable
@@ -50,6 +50,18 @@ def shows_results(ewsjob: EwsJob) -> bool:
     return ewsjob.kind in (EwsJob.Kind.SEARCH, EwsJob.Kind.RULES)
 
 
+def _results(request, ewsjob: EwsJob):
+    """One page of the messages found, by mailbox. The page's rows are chosen by sorting their
+    keys only, then fetched: sorting whole rows (item ids run to hundreds of characters) of a
+    search that found tens of thousands of messages spilled to disk on every page view."""
+    order = ("target__mailbox", "position")
+    keys = ewsjob.results.order_by(*order).values_list("pk", flat=True)
+    page = paginate(request, keys, per_page=RESULTS_PAGE, param="rpage")
+    page.object_list = (Found.objects.filter(pk__in=page.object_list)
+                        .select_related("target").order_by(*order))  # fmt: skip
+    return page
+
+
 @requires()
 @require_GET
 def detail(request, pk):
@@ -58,10 +70,7 @@ def detail(request, pk):
     )
     job = ewsjob.job
     targets = paginate(request, ewsjob.targets.all(), per_page=TARGETS_PAGE, param="mpage")
-    results = None
-    if shows_results(ewsjob):
-        rows = ewsjob.results.select_related("target").order_by("target__mailbox", "position")
-        results = paginate(request, rows, per_page=RESULTS_PAGE, param="rpage")
+    results = _results(request, ewsjob) if shows_results(ewsjob) else None
     real_runs = list(ewsjob.real_runs.select_related("job").order_by("-job__created_at")[:5])
     retries = list(ewsjob.retries.select_related("job").order_by("-job__created_at")[:5])
     retryable = job.is_done and ewsjob.targets.filter(status__in=RETRYABLE).exists()
