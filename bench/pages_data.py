@@ -1,4 +1,5 @@
-"""The data set of ``bench/pages.py``: tenants, connectivity runs, relay clients and grants.
+"""The data set of ``bench/pages.py``: tenants, connectivity runs, relay clients, grants and
+(in ``bench/pages_data_ewsjobs.py``) EWS jobs.
 
 Every row is made the way the portal stores it (runs carry their steps as the probes record
 them, secrets are encrypted) and written with ``bulk_create`` in one transaction, so an
@@ -11,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 
-SIZES = {"tenants": 200, "runs": 50_000, "relay_clients": 5_000, "grants": 20_000}
+SIZES = {"tenants": 200, "runs": 50_000, "relay_clients": 5_000, "grants": 20_000,
+         "ews_jobs": 2_000, "ews_big_job_targets": 1_000, "ews_big_job_found": 20_000}  # fmt: skip
 APPS_PER_TENANT = 10  # 2,000 applications, 10 grants each
 SCHEDULED_PROBES = 4  # schedules per tenant
 JOBS = 2_000
 BATCH = 2_000
-MARKER = "Bench tenant "
+MARKER = "Bench tenant "  # the tenants' names: their rows say the data set is loaded
 
 STEP_NAMES = {
     "smtp": ["Resolve host", "Connect", "Banner", "EHLO", "STARTTLS", "Certificate validity",
@@ -247,3 +249,20 @@ def load(now: dt.datetime, sizes: dict | None = None) -> dict:
             for f in i.features
         )
     return sizes
+
+
+def load_missing(now: dt.datetime) -> bool:
+    """Load what the database lacks, each part in one transaction: everything into a new
+    database, only the EWS jobs into one loaded before they were part of the data set. True if
+    anything was loaded."""
+    from bench import pages_data_ewsjobs
+    from portal.tenants.models import Tenant
+
+    done = False
+    if not Tenant.objects.filter(name__startswith=MARKER).exists():
+        load(now)
+        done = True
+    if not pages_data_ewsjobs.loaded():
+        pages_data_ewsjobs.load(now)
+        done = True
+    return done
