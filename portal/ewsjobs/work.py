@@ -192,13 +192,20 @@ def mailbox_failed(ewsjob: EwsJob, chunk: Chunk, words: str, only_chunk=False) -
     """The mailbox cannot be worked (or one chunk failed for good): fail what is left of it."""
     now = timezone.now()
     with transaction.atomic():
-        chunks = Chunk.objects.filter(
+        # Two threads can be refused by the same mailbox at once (one per chunk): the rows are
+        # locked, so the second one waits, then finds them failed already and counts nothing.
+        chunks = Chunk.objects.select_for_update().filter(
             target=chunk.target, status__in=[Chunk.Status.PENDING, Chunk.Status.RUNNING]
         )
         if only_chunk:
             chunks = chunks.filter(pk=chunk.pk)
-        lost = sum(chunks.values_list("count", flat=True))
-        chunks.update(status=Chunk.Status.FAILED, lease_until=None, error=to_store(words))
+        taken = list(chunks.values_list("pk", "count"))
+        if not taken:
+            return  # another attempt failed them (or finished them) first
+        lost = sum(count for _pk, count in taken)
+        Chunk.objects.filter(pk__in=[pk for pk, _count in taken]).update(
+            status=Chunk.Status.FAILED, lease_until=None, error=to_store(words)
+        )
         t = Target.objects.filter(pk=chunk.target_id)
         t.update(error=to_store(words), failed=F("failed") + (lost if ewsjob.counts_items else 0))
         t.filter(started_at__isnull=True).update(started_at=now)

@@ -18,6 +18,10 @@ BOXES = ["anna@contoso.example", "ben@contoso.example", "chen@contoso.example"]
 
 @pytest.fixture
 def grant(db):
+    return make_grant()
+
+
+def make_grant() -> Grant:
     tenant = Tenant.objects.create(
         name="Contoso", kind="online", cloud="worldwide",
         directory_id="3f2504e0-4f89-11d3-9a0c-0305e82c3301", client_id="portal-app",
